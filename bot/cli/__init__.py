@@ -1,0 +1,78 @@
+"""The `mlbot` command line: composition of the command groups and the one error boundary."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+import click
+import typer
+
+from bot.errors import ConfigError, MlbotError
+
+from . import registry, scaffold, service, training
+
+app = typer.Typer(
+    name="mlbot",
+    help="GitOps for ML models: retrain on pull requests, compare honestly, gate, promote in MLflow.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for group in (training, registry, service, scaffold):
+    group.register(app)
+
+
+@app.command(hidden=True)
+def version() -> None:
+    """Print mlbot's version."""
+    from bot import __version__
+
+    typer.echo(__version__)
+
+log = logging.getLogger("mlbot")
+
+
+def echo_error(error: MlbotError) -> None:
+    """Print a known failure as one sentence per problem, plus the next step."""
+    if isinstance(error, ConfigError):
+        for problem in error.problems:
+            typer.echo(f"error: {problem}", err=True)
+    else:
+        typer.echo(f"error: {error.message}", err=True)
+    if error.hint:
+        typer.echo(f"  next: {error.hint}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; known failures print a sentence, unexpected ones a short apology and a log path."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except MlbotError as error:
+        echo_error(error)
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(2 if isinstance(error, click.UsageError) else error.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as error:  # the boundary: never a traceback to the user
+        crash_log = Path(".mlbot") / "crash.log"
+        try:
+            crash_log.parent.mkdir(parents=True, exist_ok=True)
+            crash_log.write_text("".join(traceback.format_exception(error)))
+            where = f"details in {crash_log}"
+        except OSError:
+            where = "run again with MLBOT_DEBUG=1 for details"
+        typer.echo(f"error: something unexpected went wrong ({type(error).__name__}: {error}); {where}",
+                   err=True)
+        sys.exit(1)

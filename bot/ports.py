@@ -1,0 +1,198 @@
+"""Ports: the Protocols handlers talk to, and the plain dataclasses that cross them.
+
+No PyGithub or MLflow object ever crosses a port; adapters translate to these types.
+Adapters: `github_client.GitHubForge` (Forge), `mlflow_client` (Tracker), `runners` (Runner),
+`queue` (JobQueue). Tests of the pure core may pass small recording fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Permission = Literal["admin", "maintain", "write", "triage", "read", "none"]
+CheckStatus = Literal["queued", "in_progress", "completed"]
+CheckConclusion = Literal[
+    "success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required"
+]
+Reaction = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
+DeploymentState = Literal["error", "failure", "inactive", "in_progress", "queued", "pending", "success"]
+
+
+# --- GitHub ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    repo: str  # "owner/name" of the base repository
+    number: int
+    title: str
+    author: str
+    head_sha: str
+    head_ref: str
+    head_repo: str  # "owner/name" of the head repository (differs from `repo` for forks)
+    base_ref: str
+    base_sha: str
+    state: Literal["open", "closed"] = "open"
+    draft: bool = False
+    merged: bool = False
+    merge_commit_sha: str | None = None
+    html_url: str = ""
+
+    @property
+    def from_fork(self) -> bool:
+        return self.head_repo.lower() != self.repo.lower()
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    author: str
+    body: str
+    html_url: str = ""
+
+
+@dataclass(frozen=True)
+class Review:
+    author: str
+    state: str  # normalised upper case: APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED
+    commit_sha: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    id: int
+    name: str
+    head_sha: str
+    status: str
+    conclusion: str | None = None
+    details_url: str | None = None
+
+
+@dataclass(frozen=True)
+class CommitStatus:
+    context: str
+    state: str  # success | failure | error | pending
+
+
+@dataclass(frozen=True)
+class CheckOutput:
+    title: str
+    summary: str
+    text: str | None = None
+
+
+class Forge(Protocol):
+    """What mlbot needs from GitHub (or the sandbox). Implemented by `github_client`."""
+
+    def default_branch(self, repo: str) -> str: ...
+
+    def get_file(self, repo: str, path: str, ref: str) -> bytes | None:
+        """Return the file's bytes at `ref`, or None when it does not exist."""
+        ...
+
+    def list_directory(self, repo: str, path: str, ref: str) -> list[str]:
+        """Return the file paths directly inside `path` at `ref` ([] when absent)."""
+        ...
+
+    def get_pull(self, repo: str, number: int) -> PullRequest: ...
+
+    def list_pull_files(self, repo: str, number: int) -> list[str]: ...
+
+    def list_comments(self, repo: str, number: int) -> list[Comment]:
+        """Every comment on the issue/PR, across all pages, oldest first."""
+        ...
+
+    def create_comment(self, repo: str, number: int, body: str) -> Comment: ...
+
+    def upsert_sticky_comment(self, repo: str, number: int, marker: str, body: str) -> Comment:
+        """Edit the bot's own comment whose first line is `marker`, or create it."""
+        ...
+
+    def add_reaction(self, repo: str, comment_id: int, reaction: Reaction) -> None: ...
+
+    def create_check_run(
+        self,
+        repo: str,
+        head_sha: str,
+        name: str,
+        *,
+        status: CheckStatus = "queued",
+        conclusion: CheckConclusion | None = None,
+        output: CheckOutput | None = None,
+        details_url: str | None = None,
+        external_id: str | None = None,
+    ) -> CheckRun: ...
+
+    def update_check_run(
+        self,
+        repo: str,
+        check_run_id: int,
+        *,
+        status: CheckStatus | None = None,
+        conclusion: CheckConclusion | None = None,
+        output: CheckOutput | None = None,
+        details_url: str | None = None,
+    ) -> None: ...
+
+    def list_check_runs(self, repo: str, sha: str) -> list[CheckRun]: ...
+
+    def list_commit_statuses(self, repo: str, sha: str) -> list[CommitStatus]: ...
+
+    def permission(self, repo: str, login: str) -> Permission:
+        """The user's real role (maintain and triage included), 'none' when not a collaborator."""
+        ...
+
+    def list_reviews(self, repo: str, number: int) -> list[Review]: ...
+
+    def dispatch_workflow(self, repo: str, workflow: str, ref: str, inputs: Mapping[str, str]) -> None:
+        """Trigger `workflow_dispatch`; raise ForgeError when GitHub refuses it."""
+        ...
+
+    def create_deployment(
+        self, repo: str, ref: str, environment: str, description: str, payload: Mapping[str, Any]
+    ) -> int: ...
+
+    def create_deployment_status(
+        self, repo: str, deployment_id: int, state: DeploymentState, description: str,
+        environment_url: str | None = None, log_url: str | None = None,
+    ) -> None: ...
+
+    def create_tag(self, repo: str, tag: str, sha: str, message: str) -> None:
+        """Create an annotated tag object and its ref (idempotent when it already points at sha)."""
+        ...
+
+
+# --- Jobs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified webhook delivery as queued: parsing the JSON happens in the worker."""
+
+    delivery_id: str
+    event: str
+    body: bytes
+    content_type: str = "application/json"
+    received_at: float = 0.0
+
+
+class JobQueue(Protocol):
+    """A durable queue: a job enqueued is run at least once, deduped by its key."""
+
+    def enqueue(self, kind: str, payload: Mapping[str, Any], *, key: str | None = None) -> bool:
+        """Queue a job; return False when a job with the same key was already accepted."""
+        ...
+
+
+@dataclass
+class Context:
+    """What a handler gets: the ports, plus who the bot is."""
+
+    forge: Forge
+    queue: JobQueue
+    bot_login: str
+    tracker: Any = None  # bot.ports.Tracker once the registry lands
+    runner: Any = None   # bot.ports.Runner once the lifecycle lands
+    extras: dict[str, Any] = field(default_factory=dict)

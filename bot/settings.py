@@ -1,0 +1,65 @@
+"""Settings: the only module that reads the environment. Built once, passed down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Variables that must never reach untrusted training code (the local runner scrubs them).
+SECRET_ENV_PREFIXES = ("MLBOT_GITHUB", "MLBOT_WEBHOOK", "GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_")
+
+
+class Settings(BaseSettings):
+    """Everything configurable about mlbot; `MLBOT_` prefix, plus `MLFLOW_TRACKING_URI`."""
+
+    model_config = SettingsConfigDict(env_prefix="MLBOT_", extra="ignore")
+
+    webhook_secret: str | None = None
+    github_token: str | None = None
+    github_app_id: str | None = None
+    github_private_key: str | None = None
+    github_private_key_file: Path | None = None
+    github_api_url: str = "https://api.github.com"
+    queue_url: str = "sqlite:///.mlbot/queue.db"
+    bot_login: str = "mlbot[bot]"
+    data_dir: Path = Path(".mlbot")
+    mlflow_tracking_uri: str = Field(
+        default="sqlite:///mlflow.db",
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "MLBOT_MLFLOW_TRACKING_URI"),
+    )
+    mlflow_ui_url: str | None = None  # public MLflow UI base for links in reports
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """The accepted secrets, newest first; several allow rotation."""
+        if not self.webhook_secret:
+            return []
+        return [s.strip() for s in self.webhook_secret.split(",") if s.strip()]
+
+    def private_key(self) -> str | None:
+        """The GitHub App key, inline or from its file."""
+        if self.github_private_key:
+            return self.github_private_key
+        if self.github_private_key_file:
+            return self.github_private_key_file.read_text()
+        return None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def scrubbed_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for untrusted code: no GitHub token, App key or webhook secret."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIXES)}
+    env.update(extra or {})
+    return env
+
+
+def environ() -> dict[str, str]:
+    """A copy of the process environment, for the few places (Actions mode) that need it."""
+    return dict(os.environ)

@@ -12,7 +12,7 @@ import typer
 
 from bot.errors import ConfigError, MlbotError
 
-from . import registry, scaffold, service, training
+from . import demo, registry, sandbox, scaffold, service, training
 
 app = typer.Typer(
     name="mlbot",
@@ -22,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for group in (training, registry, service, scaffold):
+for group in (training, registry, service, sandbox, scaffold, demo):
     group.register(app)
 
 

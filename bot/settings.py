@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     github_private_key: str | None = None
     github_private_key_file: Path | None = None
     github_api_url: str = "https://api.github.com"
+    github_retry_attempts: int = 5  # tries per GitHub call on 5xx / rate limits
+    github_retry_max_wait: float = 120.0  # seconds of backoff allowed per call before giving up
     queue_url: str = "sqlite:///.mlbot/queue.db"
     bot_login: str = "mlbot[bot]"
     data_dir: Path = Path(".mlbot")

@@ -196,3 +196,39 @@ class Context:
     tracker: Any = None  # bot.ports.Tracker once the registry lands
     runner: Any = None   # bot.ports.Runner once the lifecycle lands
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+# --- Training runners -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """What to train: a commit of a repository, for a pull request (None for a manual run)."""
+
+    repo: str
+    sha: str
+    pr: int | None
+    branch: str
+    trigger: str = "pull_request"  # pull_request | command | merge | manual
+    params: dict[str, Any] = field(default_factory=dict)  # validated `/retrain` overrides
+    default_branch: str = "main"  # Actions dispatches on it; the sha travels as an input
+    workflow: str = "mlbot-train.yml"
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """How a training run that ran here ended; `message` is one sentence for the check run."""
+
+    ok: bool
+    run_id: str | None
+    log_tail: str
+    duration: float
+    message: str = ""
+
+
+class Runner(Protocol):
+    """Starts training. Implemented by `runners.ActionsRunner` and `runners.LocalRunner`."""
+
+    def dispatch(self, job: TrainingJob) -> TrainingOutcome | None:
+        """Train `job`: None when it runs elsewhere (a workflow_run webhook reports it), else the outcome."""
+        ...

@@ -156,13 +156,19 @@ def closest_verb(word: str) -> str | None:
     return close[0] if close else None
 
 
+def code(text: str) -> str:
+    """Show a user's word as inline code that no backtick or length in it can break."""
+    text = text if len(text) <= 40 else text[:39] + "…"
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
 def unknown_verb(line: int, text: str, word: str) -> CommandError:
     """Explain an unknown verb, suggesting the closest known one."""
     guess = closest_verb(word)
     if guess:
-        message = f"I don't know the command `{word}`; did you mean `/{guess}`?"
+        message = f"I don't know the command {code(word)}; did you mean `/{guess}`?"
     else:
-        message = f"I don't know the command `{word}`; comment `/help` to see what I can do."
+        message = f"I don't know the command {code(word)}; comment `/help` to see what I can do."
     return CommandError(line, text, message, suggestion=f"/{guess}" if guess else None)
 
 
@@ -211,18 +217,18 @@ def parse_arguments(spec: CommandSpec, line: int, text: str, rest: str) -> Parse
         elif word.startswith("--") and word[2:] in spec.flags:
             flags.add(word[2:])
         elif word.startswith("-"):
-            return error(f"`/{spec.verb}` has no option `{word}`")
+            return error(f"`/{spec.verb}` has no option {code(word)}")
         elif spec.takes_params:
             key, sep, value = word.partition("=")
             if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", key):
-                return error(f"`{word}` is not a `key=value` pair")
+                return error(f"{code(word)} is not a `key=value` pair")
             if key in args:
-                return error(f"`{key}` is given twice")
+                return error(f"{code(key)} is given twice")
             args[key] = value
         elif spec.takes_version and version is None and re.fullmatch(r"[vV]?[0-9]+", word):
             version = int(word.lstrip("vV"))
         else:
-            return error(f"`/{spec.verb}` does not take `{word}`")
+            return error(f"`/{spec.verb}` does not take {code(word)}")
     if stray is not None:
         return error(f"`/{spec.verb}` has an unclosed quote")
     return ParsedCommand(spec.verb, line, args, frozenset(flags), reason, version)

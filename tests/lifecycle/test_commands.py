@@ -120,6 +120,7 @@ def test_flags_reasons_versions(body: str, flags: set[str], reason: str | None, 
 
 
 PROMOTE = "usage: `/promote [--force] [--reason TEXT]`"
+RETRAIN = "usage: `/retrain [key=value ...]`"
 
 
 @pytest.mark.parametrize(
@@ -138,6 +139,8 @@ PROMOTE = "usage: `/promote [--force] [--reason TEXT]`"
         ("/rollback latest", "`/rollback` does not take `latest`; usage: `/rollback [vN] [--reason TEXT]`"),
         ("/retrian", "I don't know the command `/retrian`; did you mean `/retrain`?"),
         ("@mlbot dance", "I don't know the command `dance`; comment `/help` to see what I can do."),
+        ("@mlbot `<b>`x", "I don't know the command `` `<b>`x ``; comment `/help` to see what I can do."),
+        ("/retrain " + "k" * 50, f"`{'k' * 39}…` is not a `key=value` pair; {RETRAIN}"),
     ],
 )
 def test_error_messages(body: str, message: str) -> None:

@@ -21,7 +21,6 @@ lint: install
 	$(BIN)/ruff check bot tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	@if [ -d .github ] || [ -d actions ]; then $(BIN)/python -m bot.devtools.actionlint_all; fi
 
 unit: install
 	$(BIN)/python -m pytest -q

@@ -232,3 +232,66 @@ class Runner(Protocol):
     def dispatch(self, job: TrainingJob) -> TrainingOutcome | None:
         """Train `job`: None when it runs elsewhere (a workflow_run webhook reports it), else the outcome."""
         ...
+
+
+# --- Registry (MLflow) ----------------------------------------------------------------------
+
+LedgerAction = Literal["promote", "rollback"]
+
+
+@dataclass(frozen=True)
+class ModelVersionRef:
+    """A registered model version as mlbot sees it."""
+
+    model: str
+    version: str
+    run_id: str | None = None
+    sha: str | None = None
+    status: str | None = None  # mlbot.status: production | replaced | rolled-back
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One promotion or rollback, as recorded in the registry's append-only ledger."""
+
+    seq: int
+    action: LedgerAction
+    model: str
+    version: str
+    previous: str | None  # the version that was production before (None: nothing was)
+    at: str  # ISO 8601, UTC
+    by: str
+    reason: str = ""
+    sha: str | None = None
+    pr: int | None = None
+    run_id: str | None = None
+    forced: bool = False
+    note: str = ""  # e.g. what a forced promotion overrode
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What a promote or rollback did: `changed` is False when the version already was production."""
+
+    model: str
+    alias: str
+    version: str
+    previous: str | None
+    changed: bool
+    entry: LedgerEntry | None = None
+
+
+# --- Tracking runs (MLflow) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A training run as logged by `mlbot train` (layout: docs/internals.md)."""
+
+    run_id: str
+    experiment_id: str
+    tags: dict[str, str]
+    params: dict[str, str]
+    metrics: dict[str, float]
+    artifact_uri: str
+    start_time: int  # milliseconds since the epoch, as MLflow stores it

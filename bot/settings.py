@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
@@ -65,3 +67,44 @@ def scrubbed_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 def environ() -> dict[str, str]:
     """A copy of the process environment, for the few places (Actions mode) that need it."""
     return dict(os.environ)
+
+
+@dataclass(frozen=True)
+class ActionsEnvironment:
+    """What a GitHub Actions job knows about itself: the inputs of Actions-only mode."""
+
+    event_name: str
+    event_path: Path
+    repository: str
+    api_url: str = "https://api.github.com"
+    server_url: str = "https://github.com"
+    token: str | None = None
+    sha: str = ""
+    ref: str = ""
+    run_id: str = ""
+
+    @property
+    def run_url(self) -> str | None:
+        """The link to this workflow run, for reports and comments."""
+        if not self.run_id:
+            return None
+        return f"{self.server_url.rstrip('/')}/{self.repository}/actions/runs/{self.run_id}"
+
+
+def actions_environment(env: Mapping[str, str] | None = None) -> ActionsEnvironment | None:
+    """Read the GitHub Actions variables; None outside Actions (no event file or repository)."""
+    env = os.environ if env is None else env
+    event_path, repository = env.get("GITHUB_EVENT_PATH"), env.get("GITHUB_REPOSITORY")
+    if not event_path or not repository:
+        return None
+    return ActionsEnvironment(
+        event_name=env.get("GITHUB_EVENT_NAME", ""),
+        event_path=Path(event_path),
+        repository=repository,
+        api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
+        server_url=env.get("GITHUB_SERVER_URL") or "https://github.com",
+        token=env.get("GITHUB_TOKEN") or env.get("GH_TOKEN") or None,
+        sha=env.get("GITHUB_SHA", ""),
+        ref=env.get("GITHUB_REF", ""),
+        run_id=env.get("GITHUB_RUN_ID", ""),
+    )

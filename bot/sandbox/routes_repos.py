@@ -1,0 +1,163 @@
+"""Routes: repositories, contents, commits, statuses, check runs, collaborators, git tags and refs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from bot.sandbox import gitops, payloads, payloads_ci
+from bot.sandbox.github import SandboxGitHub
+from bot.sandbox.http import Body, Github, User, Who, answer, paginate
+from bot.sandbox.state import ApiError
+
+router = APIRouter()
+
+
+def resolve(github: SandboxGitHub, full_name: str, ref: str) -> str:
+    """The commit sha of a branch, tag or sha, or a 404/422 like GitHub's."""
+    path = github.store.repo(full_name).path
+    for candidate in (f"refs/heads/{ref}", f"refs/tags/{ref}", ref):
+        sha = gitops.rev_parse(path, candidate)
+        if sha:
+            return sha
+    raise ApiError(422, f"No commit found for SHA: {ref}")
+
+
+@router.get("/repos/{owner}/{name}")
+def get_repo(owner: str, name: str, github: Github, who: Who) -> JSONResponse:
+    repo = github.visible_repo(f"{owner}/{name}", who.login)
+    data = payloads.repository(github.base_url, github.store, repo, full=True)
+    role = github.store.role(repo.full_name, who.login) if who.login else None
+    data["permissions"] = payloads_ci.role_permissions(role)
+    return answer(data)
+
+
+@router.get("/repos/{owner}/{name}/branches/{branch:path}")
+def get_branch(owner: str, name: str, branch: str, github: Github, who: Who) -> JSONResponse:
+    repo = github.visible_repo(f"{owner}/{name}", who.login)
+    sha = gitops.rev_parse(repo.path, f"refs/heads/{branch}")
+    if sha is None:
+        raise ApiError(404, "Branch not found")
+    info = gitops.commit_info(repo.path, sha)
+    commit = payloads_ci.commit(github.base_url, github.store, repo.full_name, info)
+    api = f"{github.base_url}/repos/{repo.full_name}/branches/{branch}"
+    return answer({"name": branch, "commit": commit, "protected": False,
+                   "protection": {"enabled": False, "required_status_checks": {
+                       "enforcement_level": "off", "contexts": [], "checks": []}},
+                   "protection_url": f"{api}/protection",
+                   "_links": {"self": api, "html": f"{github.base_url}/{repo.full_name}/tree/{branch}"}})
+
+
+@router.get("/repos/{owner}/{name}/contents")
+@router.get("/repos/{owner}/{name}/contents/{path:path}")
+def get_contents(owner: str, name: str, github: Github, who: Who, path: str = "",
+                 ref: str | None = None) -> JSONResponse:
+    repo = github.visible_repo(f"{owner}/{name}", who.login)
+    ref = ref or repo.default_branch
+    sha = resolve(github, repo.full_name, ref)
+    path = path.strip("/")
+    blob = gitops.read_blob(repo.path, sha, path) if path else None
+    if blob is not None:
+        blob_sha = gitops.blob_sha(repo.path, sha, path) or ""
+        return answer(payloads_ci.content_entry(github.base_url, repo.full_name, path, "file", blob_sha,
+                                                len(blob), ref, blob))
+    entries = gitops.list_tree(repo.path, sha, path)
+    if entries is None:
+        raise ApiError(404, "Not Found")
+    kinds = {"blob": "file", "tree": "dir", "commit": "submodule"}
+    return answer([payloads_ci.content_entry(github.base_url, repo.full_name, f"{path}/{e.name}".lstrip("/"),
+                                             kinds[e.kind], e.sha, e.size if e.kind == "blob" else 0, ref)
+                   for e in entries])
+
+
+@router.get("/repos/{owner}/{name}/commits/{ref:path}/check-runs")
+def list_check_runs(owner: str, name: str, ref: str, request: Request, github: Github, who: Who,
+                    check_name: str | None = None, status: str | None = None,
+                    filter: str = "latest") -> JSONResponse:
+    repo = github.visible_repo(f"{owner}/{name}", who.login)
+    runs = github.check_runs(repo.full_name, resolve(github, repo.full_name, ref))
+    runs = [r for r in runs if (check_name is None or r.name == check_name)
+            and (status is None or r.status == status)]
+    if filter == "latest":
+        newest = {r.name: r for r in runs}
+        runs = [r for r in runs if newest[r.name] is r]
+    runs.sort(key=lambda r: -r.id)
+    page, headers = paginate(request, runs)
+    return answer({"total_count": len(runs),
+                   "check_runs": [payloads_ci.check_run(github.base_url, github.store, r) for r in page]},
+                  headers=headers)
+
+
+@router.get("/repos/{owner}/{name}/commits/{ref:path}/statuses")
+@router.get("/repos/{owner}/{name}/statuses/{ref}")  # the legacy spelling PyGithub's Commit uses
+def list_statuses(owner: str, name: str, ref: str, request: Request, github: Github,
+                  who: Who) -> JSONResponse:
+    repo = github.visible_repo(f"{owner}/{name}", who.login)
+    items = list(reversed(github.statuses(repo.full_name, resolve(github, repo.full_name, ref))))
+    page, headers = paginate(request, items)
+    return answer([payloads_ci.status(github.base_url, github.store, s) for s in page], headers=headers)
+
+
+@router.get("/repos/{owner}/{name}/commits/{ref:path}/status")
+def combined_status(owner: str, name: str, ref: str, github: Github, who: Who) -> JSONResponse:
+    repo = github.visible_repo(f"{owner}/{name}", who.login)
+    sha = resolve(github, repo.full_name, ref)
+    return answer(payloads_ci.combined_status(github.base_url, github.store, repo.full_name, sha,
+                                              github.statuses(repo.full_name, sha)))
+
+
+@router.get("/repos/{owner}/{name}/commits/{ref:path}")
+def get_commit(owner: str, name: str, ref: str, github: Github, who: Who) -> JSONResponse:
+    repo = github.visible_repo(f"{owner}/{name}", who.login)
+    info = gitops.commit_info(repo.path, resolve(github, repo.full_name, ref))
+    return answer(payloads_ci.commit(github.base_url, github.store, repo.full_name, info))
+
+
+@router.post("/repos/{owner}/{name}/statuses/{sha}")
+def create_status(owner: str, name: str, sha: str, github: Github, login: User, body: Body) -> JSONResponse:
+    item = github.create_status(f"{owner}/{name}", login, sha, body)
+    return answer(payloads_ci.status(github.base_url, github.store, item), 201)
+
+
+@router.get("/repos/{owner}/{name}/collaborators/{login}/permission")
+def permission(owner: str, name: str, login: str, github: Github, who: Who) -> JSONResponse:
+    repo = github.visible_repo(f"{owner}/{name}", who.login)
+    if who.login is None and who.app_id is None:
+        raise ApiError(401, "Requires authentication")
+    if login.lower() not in github.store.users:
+        raise ApiError(404, f"{login} is not a user")
+    role = github.store.role(repo.full_name, login)
+    data = payloads_ci.collaborator_permission(github.base_url, github.store, repo.full_name, login, role)
+    return answer(data)
+
+
+@router.post("/repos/{owner}/{name}/git/tags")
+def create_git_tag(owner: str, name: str, github: Github, login: User, body: Body) -> JSONResponse:
+    tag = github.create_tag_object(f"{owner}/{name}", login, body)
+    return answer(payloads_ci.git_tag(github.base_url, f"{owner}/{name}", tag), 201)
+
+
+@router.get("/repos/{owner}/{name}/git/tags/{sha}")
+def get_git_tag(owner: str, name: str, sha: str, github: Github, who: Who) -> JSONResponse:
+    repo = github.visible_repo(f"{owner}/{name}", who.login)
+    tag = github.store.tags.get(sha)
+    if tag is None or gitops.object_type(repo.path, sha) != "tag":
+        raise ApiError(404, "Not Found")
+    return answer(payloads_ci.git_tag(github.base_url, repo.full_name, tag))
+
+
+@router.post("/repos/{owner}/{name}/git/refs")
+def create_git_ref(owner: str, name: str, github: Github, login: User, body: Body) -> JSONResponse:
+    ref, sha = str(body.get("ref") or ""), str(body.get("sha") or "")
+    _sha, kind = github.create_ref(f"{owner}/{name}", login, ref, sha)
+    return answer(payloads_ci.git_ref(github.base_url, f"{owner}/{name}", ref, sha, kind), 201)
+
+
+@router.get("/repos/{owner}/{name}/git/ref/{ref:path}")
+def get_git_ref(owner: str, name: str, ref: str, github: Github, who: Who) -> JSONResponse:
+    repo = github.visible_repo(f"{owner}/{name}", who.login)
+    sha = gitops.ref_sha(repo.path, f"refs/{ref}")
+    if sha is None:
+        raise ApiError(404, "Not Found")
+    kind = gitops.object_type(repo.path, sha) or "commit"
+    return answer(payloads_ci.git_ref(github.base_url, repo.full_name, f"refs/{ref}", sha, kind))

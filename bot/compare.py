@@ -33,6 +33,7 @@ class RunView:
     tags: Mapping[str, str] = field(default_factory=dict)
     profile: Mapping[str, Any] | None = None
     version: str | None = None  # registry version, for the production run
+    experiment_id: str | None = None  # for links into the MLflow UI
 
     @property
     def sha(self) -> str | None:

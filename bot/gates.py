@@ -15,7 +15,7 @@ from bot.metrics import higher_is_better
 from bot.policy import PRIMARY, Gate, PolicySet
 
 Verdict = Literal["pass", "fail", "inconclusive", "skipped", "waived"]
-Observed = float | str | None
+Observed = float | int | str | None
 WAIVE_ALL = "*"  # a waiver key that waives every gate (`/promote --force`)
 _OK_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
 
@@ -218,7 +218,7 @@ def _review(gate: Gate, context: GateContext) -> tuple[Verdict, Observed, Observ
     who = f" ({', '.join(approvers)})" if approvers else ""
     extra = "" if not rule.exclude_author else ", author's own excluded"
     why = f"{n} approval(s){who}, need {rule.min_approvals}{extra}"
-    return verdict, float(n), float(rule.min_approvals), why
+    return verdict, n, rule.min_approvals, why
 
 
 def _checks(gate: Gate, context: GateContext) -> tuple[Verdict, Observed, Observed, str]:

@@ -19,6 +19,7 @@ from bot.sandbox.state import (
     Tag,
     WorkflowRun,
     now,
+    owned,
 )
 
 CHECK_STATUSES = ("queued", "in_progress", "completed", "waiting", "requested", "pending")
@@ -56,9 +57,7 @@ class CiOps(SandboxCore):
         """Update a check run from a REST body."""
         self.require_write(repo, by)
         with self.store.lock:
-            run = self.store.check_runs.get(check_run_id)
-            if run is None or run.repo.lower() != repo.lower():
-                raise ApiError(404, "Not Found")
+            run = owned(self.store.check_runs, check_run_id, repo)
             self._apply_check(run, body)
             return run
 
@@ -204,9 +203,7 @@ class CiOps(SandboxCore):
         if state not in DEPLOY_STATES:
             raise _invalid("state", state)
         with self.store.lock:
-            item = self.store.deployments.get(deployment_id)
-            if item is None or item.repo.lower() != repo.lower():
-                raise ApiError(404, "Not Found")
+            item = owned(self.store.deployments, deployment_id, repo)
             status = DeploymentStatus(self.store.new_id(), str(state), str(body.get("description") or ""),
                                       str(body.get("environment_url") or ""),
                                       str(body.get("log_url") or body.get("target_url") or ""), by, now())

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, Response
 
 from bot.sandbox import payloads_ci
 from bot.sandbox.http import Body, Github, User, Who, answer, paginate
-from bot.sandbox.state import ApiError
+from bot.sandbox.state import ApiError, owned
 
 router = APIRouter()
 
@@ -28,9 +28,7 @@ def update_check_run(owner: str, name: str, check_run_id: int, github: Github, l
 @router.get("/repos/{owner}/{name}/check-runs/{check_run_id}")
 def get_check_run(owner: str, name: str, check_run_id: int, github: Github, who: Who) -> JSONResponse:
     repo = github.visible_repo(f"{owner}/{name}", who.login)
-    run = github.store.check_runs.get(check_run_id)
-    if run is None or run.repo != repo.full_name:
-        raise ApiError(404, "Not Found")
+    run = owned(github.store.check_runs, check_run_id, repo.full_name)
     return answer(payloads_ci.check_run(github.base_url, github.store, run))
 
 
@@ -59,9 +57,7 @@ def dispatch(owner: str, name: str, workflow_id: str, github: Github, login: Use
 @router.get("/repos/{owner}/{name}/actions/runs/{run_id}")
 def get_run(owner: str, name: str, run_id: int, github: Github, who: Who) -> JSONResponse:
     repo = github.visible_repo(f"{owner}/{name}", who.login)
-    run = github.store.runs.get(run_id)
-    if run is None or run.repo != repo.full_name:
-        raise ApiError(404, "Not Found")
+    run = owned(github.store.runs, run_id, repo.full_name)
     return answer(payloads_ci.workflow_run(github.base_url, github.store, run))
 
 
@@ -99,9 +95,7 @@ def list_deployments(owner: str, name: str, request: Request, github: Github, wh
 @router.get("/repos/{owner}/{name}/deployments/{deployment_id}")
 def get_deployment(owner: str, name: str, deployment_id: int, github: Github, who: Who) -> JSONResponse:
     repo = github.visible_repo(f"{owner}/{name}", who.login)
-    item = github.store.deployments.get(deployment_id)
-    if item is None or item.repo != repo.full_name:
-        raise ApiError(404, "Not Found")
+    item = owned(github.store.deployments, deployment_id, repo.full_name)
     return answer(payloads_ci.deployment(github.base_url, github.store, item))
 
 
@@ -116,9 +110,7 @@ def create_deployment_status(owner: str, name: str, deployment_id: int, github: 
 def list_deployment_statuses(owner: str, name: str, deployment_id: int, request: Request, github: Github,
                              who: Who) -> JSONResponse:
     repo = github.visible_repo(f"{owner}/{name}", who.login)
-    item = github.store.deployments.get(deployment_id)
-    if item is None or item.repo != repo.full_name:
-        raise ApiError(404, "Not Found")
+    item = owned(github.store.deployments, deployment_id, repo.full_name)
     page, headers = paginate(request, list(reversed(item.statuses)))
     return answer([payloads_ci.deployment_status(github.base_url, github.store, item, s) for s in page],
                   headers=headers)

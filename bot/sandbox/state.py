@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 ROLES = ("admin", "maintain", "write", "triage", "read")
 
@@ -15,6 +16,22 @@ ROLES = ("admin", "maintain", "write", "triage", "read")
 def now() -> str:
     """The current UTC time as GitHub prints it."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Owned(Protocol):
+    @property
+    def repo(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Owned)
+
+
+def owned(records: Mapping[int, R], key: int, repo: str) -> R:
+    """The record `key` if it belongs to `repo`, else GitHub's 404."""
+    found = records.get(key)
+    if found is None or found.repo.lower() != repo.lower():
+        raise ApiError(404, "Not Found")
+    return found
 
 
 class ApiError(Exception):

@@ -19,7 +19,8 @@ def _open(sandbox: SandboxServer, author: str = "alice") -> tuple[int, str]:
 def test_repository_and_contents(sandbox: SandboxServer, client: Callable[..., Github]) -> None:
     repo = client().get_repo(REPO)
     assert repo.default_branch == "main"
-    assert repo.get_contents("mlbot.yaml", ref="main").decoded_content == b"model: churn\ntask: classification\n"
+    content = repo.get_contents("mlbot.yaml", ref="main")
+    assert content.decoded_content == b"model: churn\ntask: classification\n"
     listing = repo.get_contents("data", ref="main")
     assert [c.path for c in listing] == ["data/train.csv"]
     with pytest.raises(UnknownObjectException):
@@ -80,10 +81,11 @@ def test_dispatch_merge_deploy_tag(sandbox: SandboxServer, client: Callable[...,
     number, sha = _open(sandbox)
     repo = client().get_repo(REPO)
     workflow = repo.get_workflow("mlbot-train.yml")
-    run = workflow.create_dispatch("main", {"sha": sha, "pr": str(number)}, throw=True, return_run_details=True)
+    inputs = {"sha": sha, "pr": str(number)}
+    run = workflow.create_dispatch("main", inputs, throw=True, return_run_details=True)
     recorded = sandbox.github.dispatches(REPO)
     assert [r.id for r in recorded] == [run.id]
-    assert recorded[0].inputs == {"sha": sha, "pr": str(number)}
+    assert recorded[0].inputs == inputs
     assert recorded[0].display_title == f"mlbot train {sha} (PR {number})"
     merged = client("mona").get_repo(REPO).get_pull(number).merge()
     assert merged.merged

@@ -193,8 +193,9 @@ class Context:
     forge: Forge
     queue: JobQueue
     bot_login: str
-    tracker: Any = None  # bot.ports.Tracker once the registry lands
-    runner: Any = None   # bot.ports.Runner once the lifecycle lands
+    tracker: Tracker | None = None
+    runners: Mapping[str, Runner] = field(default_factory=dict)  # by `ci.runner`: "local", "actions"
+    mlflow_url: str | None = None  # public MLflow UI base, for links in reports
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -295,3 +296,38 @@ class RunRecord:
     metrics: dict[str, float]
     artifact_uri: str
     start_time: int  # milliseconds since the epoch, as MLflow stores it
+
+
+class Tracker(Protocol):
+    """What handlers and the CLI need from MLflow. Implemented by `mlflow_client.tracker.MlflowTracker`."""
+
+    def find_run(self, experiment: str, sha: str) -> str | None:
+        """The newest finished run of `sha` (full or a prefix) in `experiment`, or None."""
+        ...
+
+    def load_run_record(self, run_id: str) -> RunRecord: ...
+
+    def load_predictions(self, run_id: str) -> Any:
+        """The run's `eval/predictions.parquet` as a pandas DataFrame."""
+        ...
+
+    def load_profile(self, run_id: str) -> dict[str, Any] | None:
+        """The run's `eval/profile.json`, or None when it was not logged."""
+        ...
+
+    def production_version(self, model: str, alias: str = "production") -> ModelVersionRef | None: ...
+
+    def promote(
+        self, model: str, run_id: str, *, by: str, alias: str = "production", reason: str = "",
+        force: bool = False, pr: int | None = None,
+    ) -> Promotion:
+        """Register the run's model and move `alias` to it; StaleBaseline unless `force`."""
+        ...
+
+    def rollback(
+        self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production"
+    ) -> Promotion: ...
+
+    def history(self, model: str) -> list[LedgerEntry]:
+        """Every promotion and rollback of `model`, oldest first."""
+        ...

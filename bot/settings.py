@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     github_retry_attempts: int = 5  # tries per GitHub call on 5xx / rate limits
     github_retry_max_wait: float = 120.0  # seconds of backoff allowed per call before giving up
     queue_url: str = "sqlite:///.mlbot/queue.db"
+    queue_workers: int = 2  # worker threads inside `mlbot serve` (0: none) and `mlbot worker`
+    queue_lease_seconds: float = 300.0  # a running job not finished by then is run again
+    queue_max_attempts: int = 5  # then the delivery is dead-lettered
+    queue_retry_delay: float = 2.0  # first retry after this, doubling each time
     bot_login: str = "mlbot[bot]"
     data_dir: Path = Path(".mlbot")
     mlflow_tracking_uri: str = Field(

@@ -1,9 +1,73 @@
-"""CLI commands (placeholder until this group lands)."""
+"""`mlbot serve` (webhook server + in-process workers) and `mlbot worker` (workers only)."""
 
 from __future__ import annotations
 
+import logging
+from typing import Annotated
+
 import typer
+
+from bot.errors import UsageError
+from bot.settings import load_settings
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("huey").setLevel(logging.WARNING)  # one line per task is noise; ours says more
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker threads in this process (0: run `mlbot worker` separately).")] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request (costs ~25% throughput).")] = False,
+) -> None:
+    """Serve POST /webhook, /healthz, /readyz and /metrics, with in-process workers."""
+    import uvicorn
+
+    from bot.app import create_app
+
+    settings = load_settings()
+    app = create_app(settings, workers=workers)  # refuses to build without a webhook secret
+    _logging()
+    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", access_log=access_log,
+                log_level="info", lifespan="on")
+
+
+def worker(
+    workers: Annotated[int | None, typer.Option(help="Worker threads (default MLBOT_QUEUE_WORKERS).")] = None,
+    dead_letters: Annotated[bool, typer.Option(
+        "--dead-letters", help="List the deliveries that kept failing, then exit.")] = False,
+) -> None:
+    """Process queued deliveries (scale out with several of these on a Redis queue)."""
+    from bot.handlers import build_router
+    from bot.queue import open_queue
+    from bot.worker import attach_worker, github_forge
+
+    settings = load_settings()
+    queue = open_queue(settings.queue_url, lease_seconds=settings.queue_lease_seconds,
+                       max_attempts=settings.queue_max_attempts, retry_delay=settings.queue_retry_delay)
+    if dead_letters:
+        letters = queue.dead_letters(100)
+        for letter in letters:
+            typer.echo(f"{letter.id}\t{letter.event}\tattempts={letter.attempts}\t{letter.error}")
+        typer.echo(f"{len(letters)} dead letter(s)", err=True)
+        queue.close()
+        return
+    threads = settings.queue_workers if workers is None else workers
+    if threads < 1:
+        raise UsageError("--workers must be at least 1")
+    _logging()
+    attach_worker(queue, build_router(), github_forge(settings), settings.bot_login)
+    queue.start_reaper()
+    try:
+        queue.consumer(threads, in_thread=False).run()  # huey's consumer: SIGINT/SIGTERM stop it
+    finally:
+        queue.close()
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to `app`."""
+    app.command()(serve)
+    app.command()(worker)

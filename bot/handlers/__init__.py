@@ -1,0 +1,17 @@
+"""Handlers: each module owns a `Router`; `build_router` composes them in one place."""
+
+from __future__ import annotations
+
+from bot.handlers.routing import ANY_ACTION, Handler, Router
+
+__all__ = ["ANY_ACTION", "Handler", "Router", "build_router"]
+
+
+def build_router() -> Router:
+    """The router the service runs: every handler module's routes, composed."""
+    from bot.handlers import basic
+
+    router = Router()
+    for module in (basic,):
+        router.include(module.router)
+    return router

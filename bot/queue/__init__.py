@@ -1,0 +1,203 @@
+"""The durable queue: every accepted delivery is stored before the 202 and processed once.
+
+Huey carries the work (its consumer threads, its schedule for retries, SQLite or Redis storage);
+our own deliveries record (`DeliveryStore`) carries the truth: a UNIQUE delivery id for dedupe,
+and the states queued → running → done | failed | dead. Huey removes a message before running
+it, so a worker killed mid-job would lose it; instead every running delivery holds a lease and
+the reaper re-dispatches deliveries whose lease expired. A huey message is only a hint: claiming
+the delivery is atomic, so duplicate messages are harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from huey import RedisHuey, SqliteHuey
+from huey.api import Huey
+from huey.consumer import Consumer
+
+from bot.errors import MlbotError, UsageError
+from bot.queue.model import DeadLetter, Delivery, DeliveryStore, State
+
+__all__ = ["DeadLetter", "Delivery", "DurableQueue", "Outcome", "open_queue"]
+
+log = logging.getLogger("mlbot.queue")
+
+Processor = Callable[[Delivery], None]
+Outcome = Callable[[str, Delivery, float], None]  # (done|failed|retry|dead, delivery, seconds)
+
+
+class _ThreadConsumer(Consumer):  # type: ignore[misc]
+    """Huey's consumer without signal handlers: the host process (uvicorn) owns the signals."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+class DurableQueue:
+    """Implements `ports.JobQueue`; also the edge's `accept` and the worker's consumer."""
+
+    def __init__(self, store: DeliveryStore, huey: Huey, *, lease_seconds: float = 300.0,
+                 max_attempts: int = 5, retry_delay: float = 2.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store, self.huey = store, huey
+        self.lease_seconds, self.max_attempts, self.retry_delay = lease_seconds, max_attempts, retry_delay
+        self._clock = clock
+        self._process: Processor | None = None
+        self._observe: Outcome | None = None
+        self._task = huey.task(name="mlbot.run_delivery")(self._run)
+        self._stop = threading.Event()
+
+    # --- the edge ---------------------------------------------------------------------------
+
+    def accept(self, deliveries: Sequence[Delivery]) -> list[bool]:
+        """Store deliveries durably (one transaction); False marks a duplicate id."""
+        now = self._clock()
+        return self.store.accept(deliveries, now, now + self.lease_seconds)
+
+    def dispatch(self, delivery_ids: Sequence[str]) -> None:
+        """Hand accepted deliveries to the workers (a lost hint is recovered by the reaper)."""
+        for delivery_id in delivery_ids:
+            self._task(delivery_id)
+
+    def enqueue(self, kind: str, payload: Mapping[str, Any], *, key: str | None = None) -> bool:
+        """Queue an internal job; False when a job with the same key was already accepted."""
+        delivery = Delivery(key or f"job-{uuid.uuid4()}", kind, json.dumps(payload).encode())
+        accepted = self.accept([delivery])[0]
+        if accepted:
+            self.dispatch([delivery.id])
+        return accepted
+
+    # --- the worker -------------------------------------------------------------------------
+
+    def attach(self, processor: Processor, observe: Outcome | None = None) -> None:
+        """Set what a worker does with a claimed delivery (raise to fail it)."""
+        self._process, self._observe = processor, observe
+
+    def run_one(self, delivery_id: str) -> State | None:
+        """Claim and process one delivery now; the state it ended in (None: not claimable)."""
+        return self._run(delivery_id)
+
+    def _run(self, delivery_id: str) -> State | None:
+        if self._process is None:
+            raise RuntimeError("this queue has no processor attached; run `mlbot worker`")
+        now = self._clock()
+        delivery = self.store.claim(delivery_id, now, now + self.lease_seconds)
+        if delivery is None:
+            return None  # done already, or running under a live lease elsewhere
+        if delivery.attempts > self.max_attempts:
+            return self._settle(delivery, "dead", f"gave up: its worker stopped {delivery.attempts - 1} "
+                                f"times while running it", time.perf_counter())
+        started = time.perf_counter()
+        try:
+            self._process(delivery)
+        except MlbotError as error:
+            log.warning("delivery %s (%s) failed: %s", delivery.id, delivery.event, error)
+            return self._settle(delivery, "failed", str(error), started)
+        except Exception as error:
+            log.exception("delivery %s (%s) raised unexpectedly (attempt %d of %d)", delivery.id,
+                          delivery.event, delivery.attempts, self.max_attempts)
+            reason = f"{type(error).__name__}: {error}"
+            if delivery.attempts >= self.max_attempts:
+                return self._settle(delivery, "dead", reason, started)
+            delay = self.retry_delay * 2 ** (delivery.attempts - 1)
+            state = self._settle(delivery, "queued", reason, started, delay=delay)
+            self._task.schedule(args=(delivery.id,), delay=delay)
+            return state
+        return self._settle(delivery, "done", "", started)
+
+    def _settle(self, delivery: Delivery, state: State, error: str, started: float,
+                delay: float = 0.0) -> State:
+        now = self._clock()
+        if not self.store.settle(delivery.id, delivery.attempts, state, error, now,
+                                 now + delay + self.lease_seconds):
+            log.warning("delivery %s was taken over by another worker (its lease expired)", delivery.id)
+        if self._observe:
+            self._observe("retry" if state == "queued" else state, delivery, time.perf_counter() - started)
+        return state
+
+    def reap(self, limit: int = 500) -> int:
+        """Re-dispatch deliveries whose lease or dispatch expired; how many were found."""
+        now = self._clock()
+        ids = self.store.due(now, limit)
+        if ids:
+            log.info("re-dispatching %d deliveries whose lease expired", len(ids))
+            self.store.postpone(ids, now + self.lease_seconds)
+            self.dispatch(ids)
+        return len(ids)
+
+    def consumer(self, workers: int = 2, *, in_thread: bool = True) -> Consumer:
+        """A huey consumer for this queue (threads); `in_thread` leaves signals to the host."""
+        kind = _ThreadConsumer if in_thread else Consumer
+        return kind(self.huey, workers=workers, periodic=False, initial_delay=0.02, backoff=1.5,
+                    max_delay=0.25, scheduler_interval=1, worker_type="thread", shutdown_timeout=10)
+
+    def start_reaper(self, interval: float | None = None) -> threading.Thread:
+        """Reap now, then every `interval` seconds in a daemon thread until `close`."""
+        every = interval if interval is not None else max(0.5, min(10.0, self.lease_seconds / 4))
+
+        def loop() -> None:
+            while True:
+                try:
+                    self.reap()
+                except Exception:  # keep reaping: the store may come back
+                    log.exception("the reaper could not read the queue")
+                if self._stop.wait(every):
+                    return
+
+        thread = threading.Thread(target=loop, name="mlbot-reaper", daemon=True)
+        thread.start()
+        return thread
+
+    # --- observing --------------------------------------------------------------------------
+
+    def counts(self) -> dict[State, int]:
+        """How many deliveries are in each state."""
+        return self.store.counts()
+
+    def dead_letters(self, limit: int = 50) -> list[DeadLetter]:
+        """The most recent dead deliveries with their last error."""
+        return self.store.dead_letters(limit)
+
+    def state(self, delivery_id: str) -> tuple[State, int, str] | None:
+        """The state, attempts and last error of one delivery."""
+        return self.store.state(delivery_id)
+
+    def ping(self) -> None:
+        """Raise when the store cannot be read (a point lookup, cheap)."""
+        self.store.state("mlbot-readiness-probe")
+
+    def close(self) -> None:
+        """Stop the reaper and release connections."""
+        self._stop.set()
+        self.store.close()
+
+
+def open_queue(url: str, *, name: str = "mlbot", lease_seconds: float = 300.0, max_attempts: int = 5,
+               retry_delay: float = 2.0) -> DurableQueue:
+    """Open the queue at `sqlite:///path` or `redis://…` (the huey storage and our record)."""
+    store: DeliveryStore
+    if url.startswith("sqlite:///"):
+        from bot.queue.sqlite_store import SqliteDeliveries
+
+        path = Path(url[len("sqlite:///"):])
+        store = SqliteDeliveries(path)
+        # Huey's messages live beside our record; they are hints, so huey keeps its own file.
+        huey: Huey = SqliteHuey(name, filename=str(path.with_name(path.name + ".huey")), results=False)
+    elif url.startswith(("redis://", "rediss://", "unix://")):
+        from bot.queue.redis_store import RedisDeliveries
+
+        store = RedisDeliveries(url, prefix=f"{name}:deliveries")
+        huey = RedisHuey(name, url=url, results=False)
+    else:
+        raise UsageError(f"MLBOT_QUEUE_URL {url!r} is not a queue address I know",
+                         hint="use sqlite:///path/to/queue.db or redis://host:6379/0")
+    return DurableQueue(store, huey, lease_seconds=lease_seconds, max_attempts=max_attempts,
+                        retry_delay=retry_delay)

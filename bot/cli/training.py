@@ -106,9 +106,25 @@ def check(
 
     project = check_project(directory)
     config = project.config
+    policies = _check_policies(directory, config.metric_names, config.data.slices)
     mode = config.train.estimator if config.train.mode == "estimator" else f"command `{config.train.command}`"
     typer.echo(f"ok: {directory / 'mlbot.yaml'}: model {config.model} ({config.task}), {mode}, "
                f"metrics {', '.join(config.metric_names)}")
+    typer.echo(f"ok: {policies}")
+
+
+def _check_policies(directory: Path, metrics: list[str], slices: list[str]) -> str:
+    """Validate policies/*.yaml (or note the default policy); raise ConfigError listing problems."""
+    from bot.errors import ConfigError
+    from bot.policy import load_policies, validate_against
+
+    files = {f"policies/{p.name}": p.read_text() for p in sorted((directory / "policies").glob("*.y*ml"))}
+    policy = load_policies(files)
+    problems = validate_against(policy, metrics, slices)
+    if problems:
+        raise ConfigError(problems, hint="fix the policy files, then run `mlbot check` again")
+    return (f"{len(policy.gates)} gates from mlbot's default policy (no policies/*.yaml)" if policy.is_default
+            else f"{len(policy.gates)} gates in {', '.join(policy.files)}")
 
 
 def register(app: typer.Typer) -> None:

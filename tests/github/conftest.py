@@ -34,7 +34,8 @@ FILES = {
     ".github/workflows/mlbot-train.yml": WORKFLOW,
 }
 # Tiny waits so retries finish in milliseconds; the bounds are what is under test.
-FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_wait=5.0, secondary_delay=0.01, jitter=0.0)
+FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_wait=5.0, secondary_delay=0.01,
+                   jitter=0.0)
 
 
 @pytest.fixture
@@ -56,7 +57,8 @@ def make_forge(sandbox: SandboxServer) -> Iterator[Callable[..., GitHubForge]]:
     """Forges over the bot's token with tiny retry waits; closed at the end."""
     made: list[GitHubForge] = []
 
-    def make(policy: RetryPolicy = FAST, token: str | None = None, bot_login: str | None = None) -> GitHubForge:
+    def make(policy: RetryPolicy = FAST, token: str | None = None,
+             bot_login: str | None = None) -> GitHubForge:
         forge = GitHubForge(sandbox.api_url, TokenCredentials(token or sandbox.bot_token),
                             bot_login=bot_login, policy=policy)
         made.append(forge)

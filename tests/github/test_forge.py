@@ -69,7 +69,9 @@ def test_a_comment_over_githubs_limit_is_refused_before_sending(forge: GitHubFor
 @pytest.mark.parametrize(("login", "role"), [
     ("acme", "admin"), ("mona", "maintain"), ("alice", "write"), ("tom", "triage"), ("stranger", "none"),
 ])
-def test_permission_is_the_real_role(sandbox: SandboxServer, forge: GitHubForge, login: str, role: str) -> None:
+def test_permission_is_the_real_role(
+    sandbox: SandboxServer, forge: GitHubForge, login: str, role: str
+) -> None:
     sandbox.github.store.user("stranger")
     assert forge.permission(REPO, login) == role
 
@@ -120,7 +122,8 @@ def test_deployment_and_status_despite_a_red_context(sandbox: SandboxServer, for
     sha = sandbox.github.branch_sha(REPO, "main")
     assert sha is not None
     sandbox.github.create_status(REPO, "alice", sha, {"state": "failure", "context": "nightly"})
-    deployment_id = forge.create_deployment(REPO, sha, "production", "churn v3", {"model": "churn", "version": 3})
+    payload = {"model": "churn", "version": 3}
+    deployment_id = forge.create_deployment(REPO, sha, "production", "churn v3", payload)
     forge.create_deployment_status(REPO, deployment_id, "success", "promoted v3 (was v2)",
                                    environment_url="http://mlflow/models/churn/3", log_url="http://pr/1")
     [deployment] = sandbox.github.deployments(REPO)
@@ -154,7 +157,9 @@ def test_a_permanent_502_gives_up_after_the_attempts(sandbox: SandboxServer, for
     assert raised.value.message == "GitHub answered 502 to GET /repos/acme/churn 4 times; giving up for now"
 
 
-def test_a_rate_limit_longer_than_the_budget_fails_at_once(sandbox: SandboxServer, forge: GitHubForge) -> None:
+def test_a_rate_limit_longer_than_the_budget_fails_at_once(
+    sandbox: SandboxServer, forge: GitHubForge
+) -> None:
     fault = inject(sandbox, method="GET", path_regex=r"/pulls/1$", status=403, secondary_rate_limit=True,
                    retry_after=3600, times=5)
     with pytest.raises(ForgeError, match="asked us to wait 3600 s") as raised:

@@ -60,7 +60,8 @@ def test_backoff_doubles_up_to_the_cap() -> None:
 
 def test_secondary_limit_without_retry_after_waits_the_configured_minimum() -> None:
     slept: list[float] = []
-    error = gh(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.")
+    error = gh(403, "You have exceeded a secondary rate limit. "
+                    "Please wait a few minutes before you try again.")
     call_with_retries("POST /x", failing([error]), policy(slept, secondary_delay=0.25))
     assert slept == [0.5]  # the larger of the secondary minimum and the backoff
 

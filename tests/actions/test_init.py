@@ -9,25 +9,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from bot.cli import main
 from bot.project import load_project
 from bot.scaffold import default_policy, guess_task, split_rows, workflow_template
 
+from .cli import run
 from .lint import actionlint, jobs_without_permissions, load, unpinned_uses
 
 FILES = ["data/train.csv", "data/eval.csv", "mlbot.yaml", "policies/default.yaml",
          ".github/workflows/mlbot-train.yml"]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run the CLI in-process through its error boundary; return exit code, stdout, stderr."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

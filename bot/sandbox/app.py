@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.sandbox import routes_ci, routes_meta, routes_pulls, routes_repos
+from bot.sandbox.core import Exchange
 from bot.sandbox.github import SandboxGitHub
 from bot.sandbox.http import answer, error_answer
 from bot.sandbox.state import ApiError
@@ -51,11 +52,21 @@ def create_app(github: SandboxGitHub) -> FastAPI:
                         headers.update(_rate_headers(remaining=4999))
                     return answer(body, status, headers)
         response = await call_next(request)
+        if github.exchanges is not None and not request.url.path.startswith("/_sandbox"):
+            response = await _recorded(github.exchanges, request, response)
         response.headers.update(_rate_headers())
         response.headers["X-GitHub-Request-Id"] = f"SBX:{time.monotonic_ns():x}"
         return response
 
     return app
+
+
+async def _recorded(log: list[Exchange], request: Request, response: Response) -> Response:
+    """Log the answer's body, and hand back an equivalent response (the original is consumed)."""
+    chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
+    body = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
+    log.append(Exchange(request.method, request.url.path, request.url.query, response.status_code, body))
+    return Response(body, response.status_code, headers=dict(response.headers))
 
 
 def _rate_headers(remaining: int = 4999) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,17 @@ from bot.sandbox.state import ApiError, Repo, Store, now
 from bot.sandbox.webhooks import WebhookDelivery, WebhookSender
 
 WRITE_ROLES = ("admin", "maintain", "write")
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One API request and the answer the sandbox gave."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+    body: bytes
 
 
 class SandboxCore:
@@ -31,6 +43,12 @@ class SandboxCore:
         self.store.user(bot_login, "Bot")
         self.store.tokens[bot_token] = bot_login
         self._installations: dict[str, int] = {}
+        self.exchanges: list[Exchange] | None = None  # a log of API answers, when recording
+
+    def record_exchanges(self) -> list[Exchange]:
+        """Start logging every API request and its answer (for fidelity checks and debugging)."""
+        self.exchanges = []
+        return self.exchanges
 
     # --- identities -------------------------------------------------------------------------
 

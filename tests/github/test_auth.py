@@ -36,8 +36,11 @@ class Clock:
         return self.now
 
 
+AppForge = tuple[GitHubForge, AppCredentials, Clock]
+
+
 @pytest.fixture
-def app_forge(sandbox: SandboxServer, private_key: str) -> Iterator[tuple[GitHubForge, AppCredentials, Clock]]:
+def app_forge(sandbox: SandboxServer, private_key: str) -> Iterator[AppForge]:
     clock = Clock()
     app = AppCredentials("4242", private_key, sandbox.api_url, FAST, clock=clock)
     forge = GitHubForge(sandbox.api_url, app, policy=FAST)
@@ -74,7 +77,7 @@ def test_app_auth_from_settings_with_the_key_in_a_file(
 
 
 def test_an_installation_token_about_to_expire_is_refreshed(
-    sandbox: SandboxServer, app_forge: tuple[GitHubForge, AppCredentials, Clock]
+    sandbox: SandboxServer, app_forge: AppForge
 ) -> None:
     forge, _, clock = app_forge
     forge.create_comment(REPO, 1, "one")
@@ -93,7 +96,7 @@ def test_an_installation_token_about_to_expire_is_refreshed(
 
 
 def test_a_token_github_rejects_is_replaced_once(
-    sandbox: SandboxServer, app_forge: tuple[GitHubForge, AppCredentials, Clock]
+    sandbox: SandboxServer, app_forge: AppForge
 ) -> None:
     forge, _, _ = app_forge
     assert forge.default_branch(REPO) == "main"
@@ -104,7 +107,7 @@ def test_a_token_github_rejects_is_replaced_once(
 
 
 def test_worker_threads_share_one_installation_token(
-    sandbox: SandboxServer, app_forge: tuple[GitHubForge, AppCredentials, Clock]
+    sandbox: SandboxServer, app_forge: AppForge
 ) -> None:
     forge, _, _ = app_forge
     errors: list[BaseException] = []
@@ -127,7 +130,7 @@ def test_worker_threads_share_one_installation_token(
 
 
 def test_an_app_not_installed_on_the_repository(
-    app_forge: tuple[GitHubForge, AppCredentials, Clock]
+    app_forge: AppForge
 ) -> None:
     forge, _, _ = app_forge
     with pytest.raises(ForgeError, match="The GitHub App 4242 is not installed on acme/elsewhere") as raised:

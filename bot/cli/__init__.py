@@ -50,7 +50,9 @@ def echo_error(error: MlbotError) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; known failures print a sentence, unexpected ones a short apology and a log path."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:  # without standalone mode click returns typer.Exit's code
+            sys.exit(code)
     except MlbotError as error:
         echo_error(error)
         sys.exit(error.exit_code)

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "MLBOT_MLFLOW_TRACKING_URI"),
     )
     mlflow_ui_url: str | None = None  # public MLflow UI base for links in reports
+    # What the local runner clones; `{repo}` is "owner/name". A token in it never reaches training.
+    clone_url: str = "https://github.com/{repo}.git"
+    train_timeout: float = 3600.0  # seconds a local training may take before it is stopped
 
     @property
     def webhook_secrets(self) -> list[str]:

@@ -1,0 +1,40 @@
+"""Composition: build the ports a worker hands to handlers, from settings. The only wiring place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.ports import Context, JobQueue, Runner
+from bot.settings import Settings
+
+
+def absolute_tracking_uri(uri: str) -> str:
+    """Anchor a relative `sqlite:///file.db` at the current directory: training runs elsewhere."""
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+        return prefix + str((Path.cwd() / uri[len(prefix):]).resolve())
+    return uri
+
+
+def context_factory(settings: Settings) -> Callable[[JobQueue], Context]:
+    """A factory of the handlers' Context: GitHub forge, MLflow tracker, local and Actions runners."""
+
+    def build(queue: JobQueue) -> Context:
+        from bot.github_client import GitHubForge  # PyGithub and mlflow stay out of the edge's imports
+        from bot.mlflow_client.tracker import MlflowTracker
+        from bot.runners import ActionsRunner, LocalRunner
+
+        forge = GitHubForge.from_settings(settings)
+        tracking_uri = absolute_tracking_uri(settings.mlflow_tracking_uri)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        runners: dict[str, Runner] = {
+            "actions": ActionsRunner(forge),
+            "local": LocalRunner(clone_url=settings.clone_url, tracking_uri=tracking_uri,
+                                 timeout=settings.train_timeout, cwd=settings.data_dir.resolve()),
+        }
+        tracker = MlflowTracker(tracking_uri, lock_dir=settings.data_dir / "locks")
+        return Context(forge=forge, queue=queue, bot_login=settings.bot_login, tracker=tracker,
+                       runners=runners, mlflow_url=settings.mlflow_ui_url)
+
+    return build

@@ -135,7 +135,7 @@ class Gate(_Strict):
         if needs_metric and self.metric is None:
             raise ValueError(f"a {kinds[0].replace('threshold', 'min/max')} gate needs `metric:`")
         if not needs_metric and self.metric is not None:
-            raise ValueError(f"`metric:` does not apply to a {kinds[0]} gate; remove it")
+            raise ValueError(f"`metric:` does not apply to {kinds[0]} gates; remove it")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is above max ({self.max})")
         return self

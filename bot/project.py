@@ -7,6 +7,7 @@ or the estimator (columns exist, params accepted) live in `bot.estimators.check_
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +25,22 @@ DEFAULT_METRICS: dict[str, list[str]] = {
     "classification": ["roc_auc", "accuracy", "f1"],
     "regression": ["rmse", "mae", "r2"],
 }
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 as PyYAML reads it, plus YAML 1.2 floats: `1e-3` is a number, not the string '1e-3'."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML safely, reading `1e-3` as a float."""
+    return yaml.load(text, Loader=_Loader)
 
 
 class _Strict(BaseModel):
@@ -178,7 +195,7 @@ def metric_problems(config: ProjectConfig, filename: str = CONFIG_FILE) -> list[
 def parse_project(text: str, filename: str = CONFIG_FILE, *, check_metrics: bool = True) -> ProjectConfig:
     """Parse and validate `mlbot.yaml` text; raise ConfigError listing every problem."""
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -10,6 +10,7 @@ import typer
 import yaml
 
 from bot.errors import UsageError
+from bot.project import load_yaml
 
 
 def parse_overrides(pairs: list[str], params_json: str | None) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def parse_overrides(pairs: list[str], params_json: str | None) -> dict[str, Any]
             raise UsageError(f"--param {pair!r} is not of the form name=value",
                              hint="e.g. --param max_depth=4")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = load_yaml(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
         overrides[name.strip()] = value

@@ -60,6 +60,7 @@ class GitHubForge:
         credentials: Credentials,
         *,
         bot_login: str | None = None,
+        fallback_login: str = "mlbot[bot]",
         policy: RetryPolicy | None = None,
         timeout: int = 15,
     ) -> None:
@@ -68,6 +69,7 @@ class GitHubForge:
         self._policy = policy or RetryPolicy()
         self._timeout = timeout
         self._bot_login = bot_login
+        self._fallback_login = fallback_login
         self._lock = threading.Lock()
         self._login_lock = threading.Lock()  # separate: resolving the login makes a call
         self._local = threading.local()
@@ -85,8 +87,8 @@ class GitHubForge:
         key = settings.private_key()
         if settings.github_app_id and key:
             app = AppCredentials(settings.github_app_id, key, settings.github_api_url, policy)
-            login = explicit_login or app.bot_login() or settings.bot_login
-            return cls(settings.github_api_url, app, bot_login=login, policy=policy)
+            return cls(settings.github_api_url, app, bot_login=explicit_login,
+                       fallback_login=settings.bot_login, policy=policy)
         missing = "MLBOT_GITHUB_PRIVATE_KEY" if settings.github_app_id else "MLBOT_GITHUB_TOKEN"
         raise ConfigError(
             [Problem("environment", missing, "is not set, so I cannot talk to GitHub")],
@@ -131,12 +133,15 @@ class GitHubForge:
 
     @property
     def bot_login(self) -> str:
-        """The login the bot's comments carry (configured, or `GET /user` for a token)."""
+        """The login the bot's comments carry: configured, `<app-slug>[bot]`, or `GET /user`."""
         with self._login_lock:
             if self._bot_login is None:
                 if isinstance(self._credentials, AppCredentials):
                     # An installation token cannot call GET /user; the App's slug names the bot.
-                    self._bot_login = self._credentials.bot_login() or "mlbot[bot]"
+                    found = self._credentials.bot_login()
+                    if found is None:
+                        return self._fallback_login  # not cached: GET /app is asked again next time
+                    self._bot_login = found
                 else:
                     self._bot_login = self._call("", "GET /user", lambda gh: str(gh.get_user().login))
             return self._bot_login

@@ -110,22 +110,19 @@ def call_with_retries(what: str, fn: Callable[[], T], policy: RetryPolicy) -> T:
             if wait is None:
                 raise
             status: int | None = error.status
-            answer = f"GitHub answered {error.status}"
+            failed = f"GitHub answered {error.status} to {what}"
         except (requests.ConnectionError, requests.Timeout) as error:
             wait, status = policy.backoff(attempt), None
-            answer = f"GitHub could not be reached ({type(error).__name__})"
+            failed = f"GitHub did not answer {what} ({type(error).__name__})"
         if attempt >= policy.attempts:
-            raise ForgeError(
-                f"{answer} to {what} {_times(attempt)}; giving up for now",
-                status=status, hint="the job will be retried later; check githubstatus.com if it persists",
-            )
+            raise ForgeError(f"{failed} {_times(attempt)}; giving up for now", status=status,
+                             hint="the job will be retried later; check githubstatus.com if it persists")
         if waited + wait > policy.max_wait:
             raise ForgeError(
-                f"{answer} to {what} and asked us to wait {wait:.0f} s, longer than the "
-                f"{policy.max_wait:.0f} s we allow",
+                f"{failed}; the next try would have to wait {wait:.0f} s, past the "
+                f"{policy.max_wait:.0f} s allowed per call, so I am giving up for now",
                 status=status, hint="the job will be retried later, once the rate limit resets",
             )
-        log.warning("%s to %s; retrying in %.2f s (attempt %d of %d)",
-                    answer, what, wait, attempt, policy.attempts)
+        log.warning("%s; retrying in %.2f s (attempt %d of %d)", failed, wait, attempt, policy.attempts)
         policy.sleep(wait)
         waited += wait

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from bot.errors import ForgeError
+from bot.github_auth import TokenCredentials
 from bot.github_client import GitHubForge
 from bot.ports import CheckOutput
 from bot.sandbox import SandboxServer
-from tests.github.conftest import BOT, REPO, inject
+from tests.github.conftest import BOT, FAST, REPO, inject
 
 
 def test_repository_contents_at_a_ref(sandbox: SandboxServer, forge: GitHubForge) -> None:
@@ -22,6 +25,7 @@ def test_repository_contents_at_a_ref(sandbox: SandboxServer, forge: GitHubForge
     assert forge.list_directory(REPO, "policies", main) == ["policies/default.yaml", "policies/strict.yaml"]
     assert forge.list_directory(REPO, "policies/", main) == ["policies/default.yaml", "policies/strict.yaml"]
     assert forge.list_directory(REPO, "nowhere", main) == []
+    assert forge.list_directory(REPO, "", main) == ["README.md", "mlbot.yaml"]
 
 
 def test_binary_files_come_back_byte_for_byte(sandbox: SandboxServer, forge: GitHubForge) -> None:
@@ -162,6 +166,18 @@ def test_a_rate_limit_longer_than_the_budget_fails_at_once(
 ) -> None:
     fault = inject(sandbox, method="GET", path_regex=r"/pulls/1$", status=403, secondary_rate_limit=True,
                    retry_after=3600, times=5)
-    with pytest.raises(ForgeError, match="asked us to wait 3600 s") as raised:
+    with pytest.raises(ForgeError, match="would have to wait 3600 s") as raised:
         forge.get_pull(REPO, 1)
     assert fault.hits == 1 and raised.value.status == 403
+
+
+def test_an_unreachable_github_gives_up_after_the_attempts() -> None:
+    with socket.socket() as probe:  # a port nobody listens on once the probe closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    forge = GitHubForge(f"http://127.0.0.1:{port}", TokenCredentials("t"), bot_login=BOT, policy=FAST)
+    with pytest.raises(ForgeError) as raised:
+        forge.default_branch(REPO)
+    assert raised.value.status is None
+    assert raised.value.message == (
+        "GitHub did not answer GET /repos/acme/churn (ConnectionError) 4 times; giving up for now")

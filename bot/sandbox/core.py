@@ -156,6 +156,10 @@ class SandboxCore:
         """Every webhook emitted so far (with the receiver's status codes), oldest first."""
         return self.sender.deliveries(event)
 
+    def redeliver(self, delivery_id: str) -> WebhookDelivery:
+        """Send a logged delivery again under the same id, as GitHub's "Redeliver" button does."""
+        return self.sender.redeliver(delivery_id)
+
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Wait until every queued webhook was delivered (or failed)."""
         self.sender.wait_idle(timeout)

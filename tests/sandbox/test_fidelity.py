@@ -127,6 +127,11 @@ def _drive_flow(sandbox: SandboxServer, client: Callable[..., Github]) -> None:
     repo.create_git_ref("refs/tags/churn@v2", tag.sha)
     assert repo.get_git_ref("tags/churn@v2").object.sha == tag.sha
     assert client("alice").get_user().login == "alice"
+    fork = gh.fork(REPO, "eve/churn")
+    gh.push_commit(fork, "sneaky", {"src/train.py": "import os\n"}, "Sneaky", "eve")
+    from_fork = client("eve").get_repo(REPO).create_pull(title="Innocent", body="", base="main",
+                                                          head="eve:sneaky")
+    assert repo.get_pull(from_fork.number).head.repo.full_name == fork
 
 
 def _drive_app_auth(sandbox: SandboxServer) -> None:

@@ -53,7 +53,8 @@ CASES: list[tuple[str, dict[str, Any] | str, str, str]] = [
     ("broken yaml", "model: toy\ntask: [classification\n", "", "not valid YAML"),
     ("not a mapping", "- model\n- task\n", "", "expected a mapping"),
     ("unknown top-level key", changed(lambda c: c.update(modle="x")), "modle", "unknown key"),
-    ("unknown nested key", changed(lambda c: c["data"].update(slicez=[])), "data.slicez", "did you mean 'slices'"),
+    ("unknown nested key", changed(lambda c: c["data"].update(slicez=[])), "data.slicez",
+     "did you mean 'slices'"),
     ("missing target", changed(lambda c: c["data"].pop("target")), "data.target", "required key is missing"),
     ("bad task", changed(lambda c: c.update(task="clustering")), "task", "'classification' or 'regression'"),
     ("both modes", changed(lambda c: c["train"].update(command="python train.py")), "train", "exactly one"),
@@ -75,10 +76,12 @@ CASES: list[tuple[str, dict[str, Any] | str, str, str]] = [
     ("metric of the other task", changed(lambda c: c.update(metrics=["accuracy", "rmse"])), "metrics[1]",
      "'rmse' is a regression metric but task is classification"),
     ("unknown param", changed(lambda c: c["train"]["params"].update(n_estimatorz=3)),
-     "train.params.n_estimatorz", "unknown parameter for RandomForestClassifier; did you mean 'n_estimators'"),
+     "train.params.n_estimatorz",
+     "unknown parameter for RandomForestClassifier; did you mean 'n_estimators'"),
     ("param rejected", changed(lambda c: c["train"]["params"].update(n_estimators=-3)),
      "train.params.n_estimators", "must be an int in the range [1, inf)"),
-    ("needs probabilities", changed(lambda c: c["train"].update(estimator="sklearn.svm.LinearSVC", params={})),
+    ("needs probabilities",
+     changed(lambda c: c["train"].update(estimator="sklearn.svm.LinearSVC", params={})),
      "metrics", "roc_auc need predicted probabilities, but LinearSVC has no predict_proba"),
     ("missing input", changed(lambda c: c["train"].update(inputs=["src/", "mlbot.yaml"])), "train.inputs[0]",
      "'src/' does not exist"),
@@ -98,8 +101,8 @@ def test_broken_project_names_file_and_key(tmp_path: Path, case: str, config: di
 
 
 @pytest.mark.parametrize(("case", "config", "key", "words"), CASES, ids=[c[0] for c in CASES])
-def test_check_exits_2_with_one_sentence_per_problem(tmp_path: Path, cli: Cli, case: str,
-                                                     config: dict[str, Any] | str, key: str, words: str) -> None:
+def test_check_exits_2_with_one_sentence_per_problem(
+        tmp_path: Path, cli: Cli, case: str, config: dict[str, Any] | str, key: str, words: str) -> None:
     root = write_project(tmp_path, config)
     result = cli("check", str(root))
     assert result.code == 2, result

@@ -89,7 +89,7 @@ def repository(base: str, store: Store, repo: Repo, *, full: bool = False) -> JS
 
 
 def _open_count(store: Store, repo: Repo) -> int:
-    return sum(1 for p in store.pulls.values() if p.repo.lower() == repo.full_name.lower()
+    return sum(1 for p in list(store.pulls.values()) if p.repo.lower() == repo.full_name.lower()
                and p.state == "open")
 
 
@@ -112,7 +112,7 @@ def pull_request(base: str, store: Store, pull: Pull, *, files: int = 0, additio
     """A pull request as `GET /pulls/{n}` and the `pull_request` webhook show it."""
     api = f"{base}/repos/{pull.repo}"
     html = f"{base}/{pull.repo}/pull/{pull.number}"
-    comments = sum(1 for c in store.comments.values()
+    comments = sum(1 for c in list(store.comments.values())
                    if c.repo.lower() == pull.repo.lower() and c.number == pull.number)
     links = {"self": f"{api}/pulls/{pull.number}", "html": html,
              "issue": f"{api}/issues/{pull.number}", "comments": f"{api}/issues/{pull.number}/comments",

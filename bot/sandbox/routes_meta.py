@@ -86,6 +86,30 @@ def set_role(github: Github, body: Body) -> JSONResponse:
     return answer({"ok": True})
 
 
+@router.post("/_sandbox/repos")
+def create_repo(github: Github, body: Body) -> JSONResponse:
+    files = {str(k): str(v) for k, v in (body.get("files") or {}).items()} or None
+    sha = github.create_repo(str(body.get("full_name")), files, str(body.get("default_branch") or "main"),
+                             bool(body.get("private")))
+    return answer({"full_name": body.get("full_name"), "sha": sha}, 201)
+
+
+@router.post("/_sandbox/commits")
+def push_commit(github: Github, body: Body) -> JSONResponse:
+    files = {str(k): (None if v is None else str(v)) for k, v in (body.get("files") or {}).items()}
+    sha = github.push_commit(str(body.get("repo")), str(body.get("branch")), files,
+                             str(body.get("message") or "Update files"), body.get("author"))
+    return answer({"sha": sha}, 201)
+
+
+@router.post("/_sandbox/pulls")
+def open_pull(github: Github, body: Body) -> JSONResponse:
+    number = github.open_pull(str(body.get("repo")), str(body.get("head")), str(body.get("base") or "main"),
+                              str(body.get("title") or body.get("head")), str(body.get("author")),
+                              from_fork=body.get("from_fork"), body=body.get("body"))
+    return answer({"number": number}, 201)
+
+
 @router.post("/_sandbox/push")
 def pushed(github: Github, body: Body) -> JSONResponse:
     github.on_git_push(str(body.get("repo_path")), [list(u) for u in body.get("updates") or []])

@@ -30,7 +30,7 @@ def create_pull(owner: str, name: str, github: Github, login: User, body: Body) 
     if ":" in head:
         head_owner, head = head.split(":", 1)
         if head_owner.lower() != repo.owner.lower():
-            fork = next((r.full_name for r in github.store.repos.values()
+            fork = next((r.full_name for r in list(github.store.repos.values())
                          if r.owner.lower() == head_owner.lower() and r.fork_of == repo.full_name), None)
     number = github.open_pull(repo.full_name, head, str(body["base"]), str(body.get("title") or head), login,
                               from_fork=fork, body=body.get("body"), draft=bool(body.get("draft")))
@@ -41,7 +41,7 @@ def create_pull(owner: str, name: str, github: Github, login: User, body: Body) 
 def list_pulls(owner: str, name: str, request: Request, github: Github, who: Who, state: str = "open",
                head: str | None = None, base: str | None = None) -> JSONResponse:
     repo = github.visible_repo(f"{owner}/{name}", who.login)
-    pulls = [p for p in github.store.pulls.values() if p.repo == repo.full_name
+    pulls = [p for p in list(github.store.pulls.values()) if p.repo == repo.full_name
              and state in ("all", p.state) and (base is None or p.base_ref == base)
              and (head is None or f"{p.head_repo.split('/')[0]}:{p.head_ref}".lower() == head.lower())]
     pulls.sort(key=lambda p: -p.number)

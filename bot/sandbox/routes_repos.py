@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -68,6 +70,28 @@ def get_contents(owner: str, name: str, github: Github, who: Who, path: str = ""
     return answer([payloads_ci.content_entry(github.base_url, repo.full_name, f"{path}/{e.name}".lstrip("/"),
                                              kinds[e.kind], e.sha, e.size if e.kind == "blob" else 0, ref)
                    for e in entries])
+
+
+@router.put("/repos/{owner}/{name}/contents/{path:path}")
+def put_contents(owner: str, name: str, path: str, github: Github, login: User, body: Body) -> JSONResponse:
+    repo = github.require_write(f"{owner}/{name}", login)
+    if not isinstance(body.get("message"), str) or not isinstance(body.get("content"), str):
+        raise ApiError(422, 'Invalid request.\n\n"message" and "content" wasn\'t supplied.')
+    branch = str(body.get("branch") or repo.default_branch)
+    current = gitops.blob_sha(repo.path, f"refs/heads/{branch}", path)
+    if current is not None and body.get("sha") != current:
+        raise ApiError(409 if body.get("sha") else 422, f"{path} does not match {body.get('sha') or 'sha'}")
+    try:
+        data = base64.b64decode(body["content"], validate=True)
+    except ValueError as error:
+        raise ApiError(422, "content is not valid Base64") from error
+    sha = github.push_commit(repo.full_name, branch, {path: data}, body["message"], login)
+    info = gitops.commit_info(repo.path, sha)
+    blob = gitops.blob_sha(repo.path, sha, path) or ""
+    entry = payloads_ci.content_entry(github.base_url, repo.full_name, path, "file", blob, len(data), branch)
+    return answer({"content": entry, "commit": payloads_ci.commit(github.base_url, github.store,
+                                                                   repo.full_name, info)["commit"]
+                   | {"sha": sha}}, 200 if current else 201)
 
 
 @router.get("/repos/{owner}/{name}/commits/{ref:path}/check-runs")

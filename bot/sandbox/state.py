@@ -215,7 +215,10 @@ class Tag:
 
 @dataclass
 class Store:
-    """Everything the sandbox knows; mutate only while holding `lock`."""
+    """Everything the sandbox knows; mutate only while holding `lock`.
+
+    Readers outside the lock iterate over `list(mapping.values())`: that copy is atomic under the GIL.
+    """
 
     root: Path
     lock: threading.RLock = field(default_factory=threading.RLock)

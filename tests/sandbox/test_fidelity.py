@@ -52,6 +52,7 @@ MUST_COVER = {
     ("post", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"),
     ("post", "/repos/{owner}/{repo}/git/tags"), ("post", "/repos/{owner}/{repo}/git/refs"),
     ("get", "/repos/{owner}/{repo}/git/ref/{ref}"), ("get", "/user"), ("get", "/app"),
+    ("put", "/repos/{owner}/{repo}/contents/{path}"),
     ("get", "/repos/{owner}/{repo}/installation"),
     ("post", "/app/installations/{installation_id}/access_tokens"),
 }
@@ -127,6 +128,10 @@ def _drive_flow(sandbox: SandboxServer, client: Callable[..., Github]) -> None:
     repo.create_git_ref("refs/tags/churn@v2", tag.sha)
     assert repo.get_git_ref("tags/churn@v2").object.sha == tag.sha
     assert client("alice").get_user().login == "alice"
+    mona = client("mona").get_repo(REPO)
+    created = mona.create_file("CHANGELOG.md", "Start a changelog", "v2\n")
+    mona.update_file("CHANGELOG.md", "Note v2", "v2: more trees\n", created["content"].sha)
+    assert repo.get_contents("CHANGELOG.md").decoded_content == b"v2: more trees\n"
     fork = gh.fork(REPO, "eve/churn")
     gh.push_commit(fork, "sneaky", {"src/train.py": "import os\n"}, "Sneaky", "eve")
     from_fork = client("eve").get_repo(REPO).create_pull(title="Innocent", body="", base="main",

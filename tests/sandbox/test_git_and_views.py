@@ -80,3 +80,18 @@ def test_the_conversation_page_renders_markdown_safely(sandbox: SandboxServer) -
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "<td>0.99</td>" in page.text and "<details>" in page.text
     assert "<script>" not in page.text and "Topic &lt;b&gt;" in page.text
+
+
+def test_http_helpers_drive_the_sandbox_from_another_process(sandbox: SandboxServer) -> None:
+    api = sandbox.api_url
+    assert httpx.post(f"{api}/_sandbox/repos", json={"full_name": "acme/other",
+                                                      "files": {"a.txt": "a\n"}}).status_code == 201
+    pushed = httpx.post(f"{api}/_sandbox/commits", json={"repo": "acme/other", "branch": "b",
+                                                          "files": {"a.txt": "b\n"}, "author": "alice"})
+    opened = httpx.post(f"{api}/_sandbox/pulls", json={"repo": "acme/other", "head": "b", "author": "alice"})
+    token = httpx.post(f"{api}/_sandbox/tokens", json={"login": "alice"}).json()["token"]
+    httpx.post(f"{api}/_sandbox/roles", json={"repo": "acme/other", "login": "alice", "role": "triage"})
+    pull = httpx.get(f"{api}/repos/acme/other/pulls/{opened.json()['number']}",
+                     headers={"Authorization": f"token {token}"}).json()
+    assert pull["head"]["sha"] == pushed.json()["sha"] and pull["user"]["login"] == "alice"
+    assert sandbox.github.store.role("acme/other", "alice") == "triage"

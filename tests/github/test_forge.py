@@ -181,3 +181,13 @@ def test_an_unreachable_github_gives_up_after_the_attempts() -> None:
     assert raised.value.status is None
     assert raised.value.message == (
         "GitHub did not answer GET /repos/acme/churn (ConnectionError) 4 times; giving up for now")
+
+
+def test_a_secondary_limit_without_retry_after_does_not_stall(
+    sandbox: SandboxServer, forge: GitHubForge
+) -> None:
+    # PyGithub's own retry would sleep 60 s here; ours waits the configured minimum (tiny in tests).
+    fault = inject(sandbox, method="GET", path_regex=r"^/repos/acme/churn$", secondary_rate_limit=True,
+                   status=403, times=2)
+    assert forge.default_branch(REPO) == "main"
+    assert fault.hits == 2

@@ -141,11 +141,12 @@ def headline(view: ReportView) -> tuple[str, str]:
     ev = view.evaluation
     blocking = ev.blocking
     if blocking:
-        names = ", ".join(r.name for r in blocking[:3]) + (" …" if len(blocking) > 3 else "")
+        names = ", ".join(f"{r.name} ({r.verdict})" for r in blocking[:3])
+        names += " …" if len(blocking) > 3 else ""
         return "blocked", f"{len(blocking)} blocking gate(s) did not pass: {names}"
     if view.comparison.first_promotion:
-        return "first promotion", "there is no production model yet; the absolute gates pass"
-    return "promotable", "every blocking gate passes"
+        return "first promotion", "There is no production model yet; the absolute gates pass"
+    return "promotable", "Every blocking gate passes"
 
 
 def _run_url(view: ReportView, run_id: str, experiment_id: str | None) -> str | None:

@@ -57,7 +57,7 @@ def mlbot_command() -> list[str]:
 
 def train_argv(job: TrainingJob, project: Path) -> list[str]:
     """Return the `mlbot train` arguments for `job` (the same contract the workflow uses)."""
-    argv = ["train", "--project", str(project), "--sha", job.sha, "--branch", job.branch,
+    argv = ["train", "--project", str(project), "--repo", job.repo, "--sha", job.sha, "--branch", job.branch,
             "--trigger", job.trigger, "--params", json.dumps(job.params, sort_keys=True)]
     if job.pr is not None:
         argv += ["--pr", str(job.pr)]

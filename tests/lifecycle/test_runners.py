@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import textwrap
 from collections.abc import Mapping
@@ -14,13 +13,7 @@ import pytest
 
 from bot.ports import TrainingJob
 from bot.runners import ActionsRunner, LocalRunner, parse_run_id, train_argv
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
-                           "-c", "init.defaultBranch=main", *args],
-                          cwd=cwd, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
+from tests.lifecycle.helpers import git
 
 
 @dataclass
@@ -94,8 +87,8 @@ def test_local_runner_trains_a_fork_head_with_a_scrubbed_environment(
     project = Path(seen["args"][seen["args"].index("--project") + 1])
     assert not project.exists()  # the throwaway checkout is removed afterwards
     assert seen["args"][:2] == ["train", "--project"]
-    assert seen["args"][3:] == ["--sha", origin.pr_sha, "--branch", "feature/x", "--trigger", "command",
-                                "--params", '{"n_estimators": 300}', "--pr", "7"]
+    assert seen["args"][3:] == ["--repo", "acme/models", "--sha", origin.pr_sha, "--branch", "feature/x",
+                                "--trigger", "command", "--params", '{"n_estimators": 300}', "--pr", "7"]
 
 
 def test_local_runner_reports_a_failing_training(origin: Origin, tmp_path: Path) -> None:
@@ -158,8 +151,8 @@ def test_parse_run_id(output: str, run_id: str | None) -> None:
 
 def test_train_argv_for_a_manual_run() -> None:
     argv = train_argv(job("c" * 40, pr=None), Path("/tmp/p"))
-    assert argv == ["train", "--project", "/tmp/p", "--sha", "c" * 40, "--branch", "feature/x",
-                    "--trigger", "command", "--params", "{}"]
+    assert argv == ["train", "--project", "/tmp/p", "--repo", "acme/models", "--sha", "c" * 40,
+                    "--branch", "feature/x", "--trigger", "command", "--params", "{}"]
 
 
 class RecordingForge:

@@ -65,6 +65,7 @@ COMMANDS: dict[str, CommandSpec] = {
 }
 
 VERBS = tuple(COMMANDS)
+MAX_COMMANDS = 10
 SUGGEST_CUTOFF = 0.7  # `retrian`, `promte`, `rollbak` match; `tmp`, `usr`, `shrug` do not
 
 
@@ -147,6 +148,11 @@ def parse_comment(body: str, *, bot_mention: str = "mlbot") -> list[ParsedComman
             results.append(parse_arguments(COMMANDS[verb], number, text, slash.group(2).strip()))
         elif addressed or closest_verb(verb):
             results.append(unknown_verb(number, text, rest.split()[0]))
+        if len(results) > MAX_COMMANDS:
+            # one comment must not fan out into unbounded work and replies
+            return [*results[:MAX_COMMANDS], CommandError(
+                number, text, f"I run at most {MAX_COMMANDS} commands per comment; "
+                "the rest were ignored, please split them over several comments.")]
     return results
 
 

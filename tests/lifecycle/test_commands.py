@@ -155,6 +155,14 @@ def test_several_commands_keep_their_line_numbers() -> None:
     assert isinstance(results[1], CommandError) and results[1].text == "/retrian"
 
 
+def test_at_most_ten_commands_per_comment() -> None:
+    results = parse_comment("/gates\n" * 12)
+    assert [r.verb for r in results if isinstance(r, ParsedCommand)] == ["gates"] * 10
+    assert isinstance(results[-1], CommandError) and results[-1].line == 11
+    assert results[-1].message == ("I run at most 10 commands per comment; the rest were ignored, please "
+                                   "split them over several comments.")
+
+
 def test_custom_mention() -> None:
     assert verbs("@acme-bot gates\n@mlbot report", ) == ["report"]
     assert [r.verb for r in parse_comment("@acme-bot gates", bot_mention="acme-bot")

@@ -196,11 +196,29 @@ class SandboxGitHub(CiOps):
 
     def close_pull(self, repo: str, number: int, by: str) -> None:
         """Close a pull request without merging."""
+        self._transition(repo, number, by, "closed", state="closed")
+
+    def reopen_pull(self, repo: str, number: int, by: str) -> None:
+        """Reopen a closed (unmerged) pull request."""
+        self._transition(repo, number, by, "reopened", state="open")
+
+    def ready_for_review(self, repo: str, number: int, by: str) -> None:
+        """Turn a draft pull request into one ready for review."""
+        self._transition(repo, number, by, "ready_for_review", draft=False)
+
+    def _transition(self, repo: str, number: int, by: str, action: str, *, state: str | None = None,
+                    draft: bool | None = None) -> None:
         with self.store.lock:
             pull = self.store.pull(repo, number)
-            pull.state, pull.closed_at, pull.updated_at = "closed", now(), now()
+            if pull.merged:
+                raise ApiError(422, "Validation Failed: the pull request is already merged")
+            if state is not None:
+                pull.state, pull.closed_at = state, (now() if state == "closed" else None)
+            if draft is not None:
+                pull.draft = draft
+            pull.updated_at = now()
             self.emit("pull_request", self.store.repo(repo), by,
-                      {"action": "closed", "number": number, "pull_request": self.pull_payload(pull)})
+                      {"action": action, "number": number, "pull_request": self.pull_payload(pull)})
 
     # --- comments, reactions, reviews -------------------------------------------------------
 

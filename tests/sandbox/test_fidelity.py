@@ -57,6 +57,7 @@ MUST_COVER = {
     ("post", "/app/installations/{installation_id}/access_tokens"),
 }
 MUST_EMIT = {("ping", None), ("pull_request", "opened"), ("pull_request", "synchronize"),
+             ("pull_request", "reopened"), ("pull_request", "ready_for_review"),
              ("pull_request", "closed"), ("issue_comment", "created"), ("issue_comment", "edited"),
              ("workflow_run", "completed"), ("pull_request_review", "submitted")}
 
@@ -137,6 +138,11 @@ def _drive_flow(sandbox: SandboxServer, client: Callable[..., Github]) -> None:
     from_fork = client("eve").get_repo(REPO).create_pull(title="Innocent", body="", base="main",
                                                           head="eve:sneaky")
     assert repo.get_pull(from_fork.number).head.repo.full_name == fork
+    gh.push_commit(fork, "wip", {"notes.md": "wip\n"}, "WIP", "eve")
+    draft = gh.open_pull(REPO, "wip", "main", "Draft", "eve", from_fork=fork, draft=True)
+    gh.ready_for_review(REPO, draft, "eve")
+    gh.close_pull(REPO, from_fork.number, "mona")
+    gh.reopen_pull(REPO, from_fork.number, "mona")
 
 
 def _drive_app_auth(sandbox: SandboxServer) -> None:

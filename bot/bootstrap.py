@@ -151,11 +151,15 @@ def _auc_groups(scores: FloatArray) -> tuple[IntArray, int]:
     return inverse.astype(np.int64), len(uniq)
 
 
-def _auc_from_indices(idx: IntArray, positive: NDArray[np.bool_], group: IntArray, groups: int) -> FloatArray:
-    """ROC-AUC of one binary problem in each resample of `idx` (tied scores count one half)."""
+def _auc_from_indices(idx: IntArray, row_key: IntArray, groups: int) -> FloatArray:
+    """ROC-AUC of one binary problem in each resample of `idx` (tied scores count one half).
+
+    `row_key` is 2 × (score group) + (row is positive), so one gather and one bincount give the
+    negatives and positives per score group for every resample.
+    """
     chunk = idx.shape[0]
-    key = group[idx] * 2 + positive[idx]
-    key += (np.arange(chunk) * groups * 2)[:, None]
+    key = row_key[idx]
+    key += (np.arange(chunk, dtype=np.int64) * groups * 2)[:, None]
     counts = np.bincount(key.ravel(), minlength=chunk * groups * 2).reshape(chunk, groups, 2)
     neg, pos = counts[:, :, 0].astype(np.float64), counts[:, :, 1].astype(np.float64)
     below = np.cumsum(neg, axis=1) - neg
@@ -171,10 +175,13 @@ def _auc_resampler(data: EvalData, scored: Scored) -> Callable[[IntArray], Float
     proba = scored.proba
     k = proba.shape[1]
     classes = [k - 1] if k == 2 else list(range(k))
-    problems = [(data.y == j, *_auc_groups(proba[:, j])) for j in classes]
+    problems = []
+    for j in classes:
+        group, groups = _auc_groups(proba[:, j])
+        problems.append((group * 2 + (data.y == j), groups))
 
     def run(idx: IntArray) -> FloatArray:
-        per_class = [_auc_from_indices(idx, pos, grp, n) for pos, grp, n in problems]
+        per_class = [_auc_from_indices(idx, row_key, groups) for row_key, groups in problems]
         return np.asarray(np.mean(per_class, axis=0), dtype=np.float64)
 
     return run

@@ -14,13 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.errors import MlbotError, NotFound, UsageError
+from bot.assess import Assessment, describe_gate
+from bot.errors import MlbotError, NotFound, PromotionRefused, StaleBaseline, UsageError
 from bot.github_auth import TokenCredentials
 from bot.github_client import GitHubForge
 from bot.github_retry import RetryPolicy
-from bot.paths import CONFIG_FILE, POLICIES_DIR
-from bot.ports import Forge, PullRequest
-from bot.settings import ActionsEnvironment, Settings
+from bot.handlers.promotion import announce
+from bot.handlers.reporting import judge, publish_report
+from bot.handlers.state import GATES_CHECK, NotConfigured, RepoSettings, find_check, read_settings
+from bot.ports import Context, Forge, Promotion, PullRequest
+from bot.project import ProjectConfig
+from bot.settings import ActionsEnvironment, Settings, actions_environment
 
 # Who comments with the workflow token; an installation token cannot ask GitHub (`GET /user`).
 ACTIONS_BOT_LOGIN = "github-actions[bot]"
@@ -41,6 +45,7 @@ class ActionsTrigger:
     base_sha: str | None = None
     ref: str = ""
     commit_message: str = ""
+    actor: str = ""  # who pushed or opened: the ledger's `by` for a promotion
     run_url: str | None = None
 
 
@@ -58,9 +63,11 @@ def trigger_from_event(event: str, payload: Mapping[str, Any], repo: str,
                              hint="run this from a workflow triggered by pull_request") from None
     if event == "push":
         head = payload.get("head_commit") or {}
+        actor = (payload.get("sender") or {}).get("login") or (payload.get("pusher") or {}).get("name")
         return ActionsTrigger(event, repo, sha=str(payload.get("after") or head.get("id") or ""),
                               ref=str(payload.get("ref") or ""),
-                              commit_message=str(head.get("message") or ""), run_url=run_url)
+                              commit_message=str(head.get("message") or ""), actor=str(actor or ""),
+                              run_url=run_url)
     if event == "workflow_dispatch":
         inputs = payload.get("inputs") or {}
         pr = str(inputs.get("pr") or "").strip()
@@ -100,21 +107,6 @@ def resolve_pull(forge: Forge, trigger: ActionsTrigger) -> PullRequest:
     return pull
 
 
-def base_files(forge: Forge, repo: str, base_sha: str) -> tuple[str, dict[str, str]]:
-    """mlbot.yaml and every policies/*.yaml at the base commit, read through the API."""
-    config = forge.get_file(repo, CONFIG_FILE, base_sha)
-    if config is None:
-        raise MlbotError(f"{CONFIG_FILE} does not exist on the base branch ({base_sha[:12]})",
-                         hint="merge mlbot.yaml (e.g. from `mlbot init`) into the base branch first")
-    policies: dict[str, str] = {}
-    for path in sorted(forge.list_directory(repo, POLICIES_DIR.rstrip("/"), base_sha)):
-        if path.endswith((".yaml", ".yml")):
-            text = forge.get_file(repo, path, base_sha)
-            if text is not None:
-                policies[path] = text.decode()
-    return config.decode(), policies
-
-
 def actions_forge(env: ActionsEnvironment, settings: Settings) -> GitHubForge:
     """The forge for this job: the workflow token against `GITHUB_API_URL`."""
     if not env.token:
@@ -123,3 +115,110 @@ def actions_forge(env: ActionsEnvironment, settings: Settings) -> GitHubForge:
     login = settings.bot_login if "bot_login" in settings.model_fields_set else ACTIONS_BOT_LOGIN
     policy = RetryPolicy(attempts=settings.github_retry_attempts, max_wait=settings.github_retry_max_wait)
     return GitHubForge(env.api_url, TokenCredentials(env.token), bot_login=login, policy=policy)
+
+
+class _NoQueue:
+    """Actions-only mode runs one step at a time: nothing may be deferred to a worker."""
+
+    def enqueue(self, kind: str, payload: Mapping[str, Any], *, key: str | None = None) -> bool:
+        raise MlbotError(f"Actions-only mode cannot queue {kind!r}",
+                         hint="run the mlbot server for work that needs a queue")
+
+
+def _context(env: ActionsEnvironment, settings: Settings) -> Context:
+    from bot.mlflow_client.tracker import MlflowTracker
+
+    forge = actions_forge(env, settings)
+    tracker = MlflowTracker(settings.mlflow_tracking_uri, lock_dir=settings.data_dir / "locks")
+    return Context(forge=forge, queue=_NoQueue(), bot_login=forge.bot_login, tracker=tracker,
+                   mlflow_url=settings.mlflow_ui_url)
+
+
+def _base_settings(ctx: Context, pull: PullRequest) -> RepoSettings:
+    try:  # the base commit: a pull request cannot loosen its own gates
+        return read_settings(ctx.forge, pull.repo, pull.base_sha or pull.base_ref)
+    except NotConfigured:
+        raise MlbotError(f"{pull.repo} has no mlbot.yaml on {pull.base_ref}",
+                         hint="merge mlbot.yaml (from `mlbot init`) into the base branch first") from None
+
+
+def _candidate(ctx: Context, config: ProjectConfig, sha: str, run_id: str | None) -> str:
+    assert ctx.tracker is not None
+    found = run_id or ctx.tracker.find_run(config.experiment_name, sha)
+    if not found:
+        raise NotFound(f"no finished training run of {sha[:12]} in experiment {config.experiment_name}",
+                       hint="run `mlbot train` (the workflow's train job) for that commit first")
+    return str(found)
+
+
+def report_in_actions(settings: Settings, *, run_id: str | None = None) -> Assessment | None:
+    """Post the report and the `mlbot/gates` check for this job's pull request; None if superseded."""
+    env = actions_environment()
+    if env is None:
+        raise UsageError("--post works inside a GitHub Actions job (GITHUB_EVENT_PATH is not set)",
+                         hint="run it in the workflow's report job, or drop --post to print the report")
+    trigger = read_trigger(env)
+    ctx = _context(env, settings)
+    pull = resolve_pull(ctx.forge, trigger)
+    if trigger.sha and pull.head_sha != trigger.sha:
+        return None  # a newer push is being judged by its own run
+    base = _base_settings(ctx, pull)
+    assessment = publish_report(ctx, pull, _candidate(ctx, base.config, pull.head_sha, run_id))
+    if assessment is None:
+        raise MlbotError(f"mlbot.yaml or the policies on {pull.base_ref} are invalid",
+                         hint="see the mlbot/gates check on the pull request, fix them on the base branch")
+    check = find_check(ctx.forge, pull.repo, pull.head_sha, GATES_CHECK)
+    if check is not None and env.run_url:  # link the check to this workflow run
+        ctx.forge.update_check_run(pull.repo, check.id, details_url=env.run_url)
+    return assessment
+
+
+def promote_in_actions(settings: Settings) -> Promotion | None:
+    """On a push of a merge commit: promote the merged pull request's model if its gates pass.
+
+    Returns None outside GitHub Actions. Refusals comment on the pull request and raise
+    PromotionRefused (exit 1); nothing moves.
+    """
+    env = actions_environment()
+    if env is None:
+        return None
+    trigger = read_trigger(env)
+    if trigger.event != "push":
+        raise UsageError(f"mlbot promote in Actions runs on a push of a merge, not on {trigger.event}",
+                         hint="run it from a job triggered by `push` to the default branch")
+    ctx = _context(env, settings)
+    assert ctx.tracker is not None
+    pull = resolve_pull(ctx.forge, trigger)
+    base = _base_settings(ctx, pull)  # the policies the pull request was judged by, not its own edits
+    config = base.config
+    run_id = _candidate(ctx, config, pull.head_sha, None)
+    assessment = judge(ctx, pull, run_id, base)
+    why = _refusal(assessment)
+    if why is None:
+        try:
+            promotion = ctx.tracker.promote(config.model, run_id, by=trigger.actor or pull.author,
+                                            alias=config.promote.alias, reason=f"merged #{pull.number}",
+                                            pr=pull.number)
+        except StaleBaseline as error:
+            why = error.message
+    if why is not None:
+        link = f" ([workflow run]({env.run_url}))" if env.run_url else ""
+        ctx.forge.create_comment(pull.repo, pull.number, f"I did not promote **{config.model}**{link}: "
+                                 f"{why}\n\nProduction stays where it is.")
+        raise PromotionRefused(f"I did not promote {config.model} from #{pull.number}: {why}",
+                               hint="see the comment on the pull request")
+    if promotion.changed:
+        announce(ctx, pull, base, promotion, ref=trigger.sha)
+    return promotion
+
+
+def _refusal(assessment: Assessment) -> str | None:
+    """Why the assessed candidate may not be promoted, or None."""
+    blocking = assessment.evaluation.blocking
+    if blocking:
+        listed = "\n".join(f"- {describe_gate(r)}" for r in blocking)
+        return f"{len(blocking)} blocking gate(s) did not pass at merge time.\n\n{listed}"
+    if assessment.stale:
+        return (f"{assessment.stale}; train the merge commit and run "
+                "`mlbot promote --sha <merge sha>` to judge it against the new production model")
+    return None

@@ -79,12 +79,24 @@ def _warn_stale(assessment: Assessment) -> None:
 def report(
     project: ProjectOpt = Path("."), run: RunOpt = None, sha: ShaOpt = None,
     format: Annotated[str, typer.Option("--format", "-f", help="md | text | json")] = "md",
+    post: Annotated[bool, typer.Option("--post", help="In GitHub Actions: also upsert the PR comment and "
+                                       "the mlbot/gates check (config from the base branch).")] = False,
 ) -> None:
     """Compare a candidate with production, evaluate the gates and print the report."""
     from bot.report import render_json, render_markdown, render_text
 
     fmt = _choice(format, ("md", "text", "json"))
-    assessment = _assess(project, run, sha)
+    if post:  # Actions-only mode: the PR comes from the event file, config from the base branch
+        from bot.actions_mode import report_in_actions
+        from bot.settings import load_settings
+
+        posted = report_in_actions(load_settings(), run_id=run)
+        if posted is None:
+            typer.echo("a newer commit of this pull request is being judged; nothing posted", err=True)
+            return
+        assessment = posted
+    else:
+        assessment = _assess(project, run, sha)
     if fmt == "json":
         typer.echo(json.dumps(render_json(assessment.view), indent=2))
     else:
@@ -127,6 +139,17 @@ def promote(
     """Promote a candidate run to production if every blocking gate passes."""
     from bot.assess import promote_candidate, resolve_run
 
+    if run is None and sha is None and not force:  # in Actions: the merged PR of the pushed commit
+        from bot.actions_mode import promote_in_actions
+        from bot.settings import load_settings
+
+        merged = promote_in_actions(load_settings())
+        if merged is not None:
+            was = f"was v{merged.previous}" if merged.previous else "first promotion"
+            moved = f"promoted {merged.model} v{merged.version} to {merged.alias} ({was})"
+            typer.echo(moved if merged.changed else f"v{merged.version} already is {merged.alias}; no change")
+            typer.echo(f"version={merged.version}")  # the promote action's output
+            return
     if force and not reason.strip():
         raise UsageError("--force needs --reason: a forced promotion is recorded with why",
                          hint='add --reason "why the gates may be overridden"')

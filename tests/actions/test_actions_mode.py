@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.actions_mode import (
     ACTIONS_BOT_LOGIN,
     actions_forge,
-    base_files,
     pull_number_from_message,
     read_trigger,
     resolve_pull,
@@ -21,28 +18,24 @@ from bot.actions_mode import (
 )
 from bot.errors import NotFound, UsageError
 from bot.github_client import GitHubForge
+from bot.handlers.state import read_settings
 from bot.sandbox import SandboxServer
 from bot.settings import ActionsEnvironment, actions_environment, load_settings
-from tests.npm_cache import npm_package
+
+from .events import examples, pull_request_event, push_event
 
 REPO = "acme/churn"
+CONFIG = "model: churn\ntask: classification\ndata: {train: t.csv, eval: e.csv, target: y}\n" \
+    "train: {estimator: sklearn.linear_model.LogisticRegression}\nmetrics: [accuracy]\n"
 POLICY = "gates:\n  - name: accuracy floor\n    metric: accuracy\n    min: 0.9\n"
 LOOSER = "gates:\n  - name: accuracy floor\n    metric: accuracy\n    min: 0.1\n"
-
-
-def examples(event: str) -> list[dict[str, Any]]:
-    """GitHub's own example payloads for `event` (@octokit/webhooks-examples)."""
-    index = npm_package("@octokit/webhooks-examples") / "api.github.com" / "index.json"
-    found = next(e for e in json.loads(index.read_text()) if e["name"] == event)
-    examples: list[dict[str, Any]] = found["examples"]
-    return examples
 
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
     """`acme/churn` with mlbot.yaml and a policy on main; the Actions bot may write."""
     with SandboxServer(tmp_path / "sandbox") as server:
-        server.github.create_repo(REPO, {"mlbot.yaml": "model: churn\n", "policies/default.yaml": POLICY,
+        server.github.create_repo(REPO, {"mlbot.yaml": CONFIG, "policies/default.yaml": POLICY,
                                          "policies/README.md": "not a policy\n"})
         server.github.set_role(REPO, "alice", "write")
         server.github.set_role(REPO, ACTIONS_BOT_LOGIN, "write")
@@ -54,14 +47,6 @@ def forge(sandbox: SandboxServer) -> GitHubForge:
     env = ActionsEnvironment("pull_request", Path("unused"), REPO, api_url=sandbox.api_url,
                              token=sandbox.github.token_for(ACTIONS_BOT_LOGIN))
     return actions_forge(env, load_settings(github_retry_attempts=1))
-
-
-def pull_request_event(sandbox: SandboxServer, number: int) -> dict[str, Any]:
-    """GitHub's `opened` example, pointed at a pull request in the sandbox."""
-    event = copy.deepcopy(next(e for e in examples("pull_request") if e["action"] == "opened"))
-    pull = sandbox.github.pull_payload(sandbox.github.store.pull(REPO, number))
-    event.update(number=number, pull_request={**event["pull_request"], **pull})
-    return event
 
 
 def test_every_pull_request_example_gives_the_head_and_base() -> None:
@@ -131,23 +116,22 @@ def test_config_and_policies_come_from_the_base_commit(sandbox: SandboxServer, f
     sandbox.github.push_commit(REPO, "looser", {"policies/default.yaml": LOOSER, "mlbot.yaml": "model: x\n"},
                                author="alice")
     number = sandbox.github.open_pull(REPO, "looser", "main", "Loosen the gates", "alice")
-    trigger = trigger_from_event("pull_request", pull_request_event(sandbox, number), REPO)
+    trigger = trigger_from_event("pull_request", pull_request_event(sandbox, REPO, number), REPO)
     assert resolve_pull(forge, trigger).head_ref == "looser"
     assert trigger.base_sha is not None
-    config, policies = base_files(forge, REPO, trigger.base_sha)
-    assert config == "model: churn\n"
-    assert policies == {"policies/default.yaml": POLICY}
+    base = read_settings(forge, REPO, trigger.base_sha)
+    assert base.config.model == "churn"
+    assert base.policies == {"policies/default.yaml": POLICY}
 
 
 def test_a_push_resolves_to_the_pull_request_it_merged(sandbox: SandboxServer, forge: GitHubForge) -> None:
     sandbox.github.push_commit(REPO, "better", {"src/model.py": "x = 1\n"}, author="alice")
     number = sandbox.github.open_pull(REPO, "better", "main", "Better model", "alice")
     merged = sandbox.github.merge(REPO, number, by="alice")
-    push = copy.deepcopy(examples("push")[-1])
-    push.update(ref="refs/heads/main", after=merged,
-                head_commit={**(push.get("head_commit") or {}), "id": merged,
-                             "message": f"Merge pull request #{number} from acme/better\n\nBetter model"})
-    pull = resolve_pull(forge, trigger_from_event("push", push, REPO))
+    push = push_event(merged, f"Merge pull request #{number} from acme/better\n\nBetter model", "alice")
+    trigger = trigger_from_event("push", push, REPO)
+    assert trigger.actor == "alice"
+    pull = resolve_pull(forge, trigger)
     assert (pull.number, pull.merged, pull.merge_commit_sha) == (number, True, merged)
 
     unrelated = sandbox.github.push_commit(REPO, "main", {"README.md": "hi\n"}, message="Fix README")

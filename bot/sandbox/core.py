@@ -122,10 +122,11 @@ class SandboxCore:
 
     # --- webhooks ---------------------------------------------------------------------------
 
-    def configure_webhook(self, url: str | None, secret: str | None) -> None:
-        """Point deliveries at `url`, signed with `secret` (e.g. once the bot's server is up)."""
+    def configure_webhook(self, url: str | None, secret: str | None, *, form: bool = False) -> None:
+        """Point deliveries at `url`, signed with `secret`; `form` sends `payload=` form bodies."""
         self.sender.url = url
         self.sender.secret = secret
+        self.sender.form = form
 
     def emit(self, event: str, repo: Repo, sender: str, body: dict[str, Any]) -> WebhookDelivery:
         """Queue `event` with the repository, sender and installation GitHub adds to every payload."""
@@ -141,7 +142,7 @@ class SandboxCore:
         hook_url = f"{self.base_url}/repos/{target.full_name}/hooks/1"
         hook = {"type": "Repository", "id": 1, "name": "web", "active": True,
                 "events": ["pull_request", "issue_comment", "workflow_run", "pull_request_review"],
-                "config": {"content_type": "json", "url": self.sender.url or "http://127.0.0.1/webhook",
+                "config": {"content_type": "form" if self.sender.form else "json", "url": self.sender.url or "http://127.0.0.1/webhook",
                            "insecure_ssl": "0"},
                 "updated_at": now(), "created_at": now(), "url": hook_url,
                 "test_url": f"{hook_url}/test", "ping_url": f"{hook_url}/pings",

@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -32,10 +33,11 @@ class WebhookDelivery:
     done: bool = False
 
 
-def sign_headers(event: str, delivery_id: str, body: bytes, secret: str | None) -> dict[str, str]:
+def sign_headers(event: str, delivery_id: str, body: bytes, secret: str | None,
+                 content_type: str = "application/json") -> dict[str, str]:
     """The headers GitHub sends with a delivery, signatures included when a secret is set."""
     headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery_id, "User-Agent": USER_AGENT,
-               "Content-Type": "application/json", "X-GitHub-Hook-ID": "1",
+               "Content-Type": content_type, "X-GitHub-Hook-ID": "1",
                "X-GitHub-Hook-Installation-Target-Type": "repository"}
     if secret:
         key = secret.encode()
@@ -50,6 +52,7 @@ class WebhookSender:
     def __init__(self, url: str | None, secret: str | None, timeout: float = 30.0) -> None:
         self.url = url
         self.secret = secret
+        self.form = False  # GitHub's "application/x-www-form-urlencoded" hooks: payload=<json>
         self.timeout = timeout
         self._queue: queue.Queue[WebhookDelivery | None] = queue.Queue()
         self._log: list[WebhookDelivery] = []
@@ -115,7 +118,10 @@ class WebhookSender:
 
     def _post(self, client: httpx.Client, delivery: WebhookDelivery) -> None:
         body = json.dumps(delivery.payload, separators=(",", ":")).encode()
-        delivery.headers = sign_headers(delivery.event, delivery.id, body, self.secret)
+        content_type = "application/json"
+        if self.form:
+            body, content_type = urlencode({"payload": body}).encode(), "application/x-www-form-urlencoded"
+        delivery.headers = sign_headers(delivery.event, delivery.id, body, self.secret, content_type)
         if not self.url:
             return
         try:

@@ -7,6 +7,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Iterator
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -82,3 +83,15 @@ def test_redelivery_keeps_the_delivery_id(sandbox: SandboxServer, receiver: Rece
     sandbox.github.wait_idle()
     ids = [r.headers["x-github-delivery"] for r in receiver.received]
     assert ids == [first.id, first.id]
+
+
+def test_form_encoded_deliveries(sandbox: SandboxServer, receiver: Receiver) -> None:
+    sandbox.github.configure_webhook(receiver.url, "s3cret", form=True)
+    sandbox.github.ping(REPO)
+    sandbox.github.wait_idle()
+    (request,) = receiver.received
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    expected = hmac.new(b"s3cret", request.body, hashlib.sha256).hexdigest()
+    assert request.headers["x-hub-signature-256"] == f"sha256={expected}"
+    payload = json.loads(parse_qs(request.body.decode())["payload"][0])
+    assert payload["zen"] and payload["hook"]["config"]["content_type"] == "form"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -25,6 +26,7 @@ from bot.settings import Settings
 from bot.telemetry import Telemetry
 
 SECRET = "s3cret"
+MLBOT = str(Path(sys.executable).with_name("mlbot"))  # the installed console script
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:

@@ -1,0 +1,125 @@
+"""The durable queue on real SQLite: dedupe, retries with backoff, dead letters, leases, the reaper."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+
+import pytest
+
+from bot.errors import ForgeError
+from bot.queue import Delivery, open_queue
+from tests.service.conftest import MLBOT, wait_for
+
+
+@pytest.fixture
+def queue(tmp_path):
+    q = open_queue(f"sqlite:///{tmp_path / 'queue.db'}", lease_seconds=30, max_attempts=3, retry_delay=0.05)
+    yield q
+    q.close()
+
+
+def test_accept_dedupes_within_a_batch_and_across_connections(queue, tmp_path):
+    first = queue.accept([Delivery("a", "ping", b"{}"), Delivery("b", "ping", b"{}"),
+                          Delivery("a", "ping", b"{}")])
+    assert first == [True, True, False]
+    other = open_queue(f"sqlite:///{tmp_path / 'queue.db'}")  # another process would see the same
+    assert other.accept([Delivery("b", "ping", b"{}"), Delivery("c", "ping", b"{}")]) == [False, True]
+    other.close()
+    assert queue.counts()["queued"] == 3
+
+
+def test_enqueue_is_the_job_queue_port_and_dedupes_by_key(queue):
+    assert queue.enqueue("report", {"pr": 7}, key="report-7") is True
+    assert queue.enqueue("report", {"pr": 7}, key="report-7") is False
+    seen = []
+    queue.attach(lambda d: seen.append((d.id, d.event, json.loads(d.body))))
+    assert queue.run_one("report-7") == "done"
+    assert queue.run_one("report-7") is None  # done: a second message is harmless
+    assert seen == [("report-7", "report", {"pr": 7})]
+
+
+def test_unexpected_errors_are_retried_with_backoff_then_dead_lettered(queue):
+    queue.accept([Delivery("boom", "pull_request", b"{}")])
+    outcomes = []
+    queue.attach(lambda d: (_ for _ in ()).throw(RuntimeError(f"attempt {d.attempts} broke")),
+                 lambda outcome, d, s: outcomes.append((outcome, d.attempts)))
+    scheduled = []
+    queue._task.schedule = lambda args, delay: scheduled.append((args, delay))  # observe the backoff
+    assert queue.run_one("boom") == "queued"
+    assert queue.run_one("boom") == "queued"
+    assert queue.run_one("boom") == "dead"
+    assert [d for _, d in scheduled] == [0.05, 0.1]
+    assert outcomes == [("retry", 1), ("retry", 2), ("dead", 3)]
+    [letter] = queue.dead_letters()
+    assert (letter.id, letter.event, letter.attempts, letter.error) == (
+        "boom", "pull_request", 3, "RuntimeError: attempt 3 broke")
+    assert queue.counts()["dead"] == 1
+
+
+def test_known_errors_fail_once_with_their_message(queue):
+    queue.accept([Delivery("known", "pull_request", b"{}")])
+    queue.attach(lambda d: (_ for _ in ()).throw(ForgeError("GitHub refused the check run", status=422)))
+    assert queue.run_one("known") == "failed"
+    assert queue.state("known") == ("failed", 1, "GitHub refused the check run")
+
+
+def test_a_live_lease_blocks_a_second_claim_and_an_expired_one_is_taken_over(tmp_path):
+    now = [1000.0]
+    q = open_queue(f"sqlite:///{tmp_path / 'q.db'}", lease_seconds=10)
+    q._clock = lambda: now[0]
+    q.accept([Delivery("x", "ping", b"{}")])
+    first = q.store.claim("x", now[0], now[0] + 10)
+    assert first is not None and first.attempts == 1
+    assert q.store.claim("x", now[0] + 5, now[0] + 15) is None
+    now[0] += 11
+    assert q.reap() == 1  # expired: re-dispatched
+    second = q.store.claim("x", now[0], now[0] + 10)
+    assert second is not None and second.attempts == 2
+    assert q.store.settle("x", 1, "done", "", now[0], now[0]) is False  # the old holder is fenced off
+    assert q.store.settle("x", 2, "done", "", now[0], now[0]) is True
+    q.close()
+
+
+def test_worker_threads_retry_through_hueys_schedule_until_it_works(queue):
+    calls = []
+    lock = threading.Lock()
+
+    def flaky(d):
+        with lock:
+            calls.append(d.attempts)
+        if d.attempts < 3:
+            raise ConnectionError("try again")
+
+    queue.max_attempts = 5
+    queue.attach(flaky)
+    consumer = queue.consumer(2)
+    consumer.start()
+    try:
+        assert queue.enqueue("ping", {}, key="flaky") is True
+        wait_for(lambda: queue.state("flaky")[0] == "done", what="the flaky job to succeed")
+    finally:
+        consumer.stop(graceful=True)
+    assert calls == [1, 2, 3]
+    assert queue.state("flaky") == ("done", 3, "")
+
+
+def test_worker_cli_lists_dead_letters(queue, tmp_path):
+    queue.accept([Delivery("gone", "workflow_run", b"{}")])
+    queue.max_attempts = 1
+    queue.attach(lambda d: (_ for _ in ()).throw(ValueError("no such run")))
+    assert queue.run_one("gone") == "dead"
+    env = {"MLBOT_QUEUE_URL": f"sqlite:///{tmp_path / 'queue.db'}", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([MLBOT, "worker", "--dead-letters"], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "gone\tworkflow_run\tattempts=1\tValueError: no such run\n"
+    assert "1 dead letter(s)" in done.stderr
+
+
+def test_an_unknown_queue_url_is_a_usage_error():
+    from bot.errors import UsageError
+
+    with pytest.raises(UsageError, match="not a queue address"):
+        open_queue("postgres://db/queue")

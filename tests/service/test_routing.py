@@ -1,0 +1,74 @@
+"""The router: per (event, action), composed in one place, loop-safe, unhandled events ignored."""
+
+from __future__ import annotations
+
+from bot.events import Event
+from bot.handlers import build_router
+from bot.handlers.routing import Router
+from bot.ports import Context
+from tests.service.conftest import RecordingForge
+from tests.service.examples import example
+
+
+class NoQueue:
+    def enqueue(self, kind, payload, *, key=None):
+        raise AssertionError("these handlers queue nothing")
+
+
+def context(forge=None) -> Context:
+    return Context(forge=forge or RecordingForge(), queue=NoQueue(), bot_login="mlbot[bot]")
+
+
+def event(name, action="", sender="alice") -> Event:
+    return Event(name, action, "acme/churn", 1, sender)
+
+
+def test_specific_action_and_any_action_handlers_run_in_order():
+    router, calls = Router(), []
+    router.register("pull_request", "opened", lambda e, c: calls.append("opened"))
+    router.register("pull_request", handler=lambda e, c: calls.append("any"))
+    router.register("pull_request", "closed", lambda e, c: calls.append("closed"))
+    assert router.dispatch(event("pull_request", "opened"), context()) == 2
+    assert calls == ["opened", "any"]
+    assert router.events() == frozenset({"pull_request"})
+
+
+def test_unhandled_events_are_ignored_without_error():
+    assert Router().dispatch(event("star", "created"), context()) == 0
+
+
+def test_the_bots_own_comments_and_pull_request_events_are_ignored_but_not_its_workflow_runs():
+    router, calls = Router(), []
+    for name in ("issue_comment", "pull_request", "workflow_run"):
+        router.register(name, handler=lambda e, c: calls.append(e.name))
+    for name in ("issue_comment", "pull_request", "workflow_run"):
+        router.dispatch(event(name, "created", sender="MLBot[bot]"), context())
+    assert calls == ["workflow_run"]
+
+
+def test_include_composes_module_routers():
+    first, second, calls = Router(), Router(), []
+    first.register("ping", handler=lambda e, c: calls.append(1))
+    second.register("ping", handler=lambda e, c: calls.append(2))
+    composed = Router()
+    composed.include(first)
+    composed.include(second)
+    composed.dispatch(event("ping"), context())
+    assert calls == [1, 2]
+
+
+def test_the_service_router_marks_new_pull_requests_with_a_neutral_check():
+    forge, payload = RecordingForge(), example("pull_request", "opened")
+    build_router().dispatch(Event.from_payload("pull_request", payload, "d-9"), context(forge))
+    assert forge.checks == [{
+        "repo": payload["repository"]["full_name"], "head_sha": payload["pull_request"]["head"]["sha"],
+        "name": "mlbot/train", "status": "completed", "conclusion": "neutral",
+        "output": forge.checks[0]["output"], "external_id": "d-9"}]
+    assert forge.checks[0]["output"].title == "mlbot has seen this pull request"
+
+
+def test_the_service_router_ignores_other_pull_request_actions():
+    forge = RecordingForge()
+    build_router().dispatch(Event.from_payload("pull_request", example("pull_request", "closed")),
+                            context(forge))
+    assert forge.checks == []

@@ -66,7 +66,7 @@ def test_every_github_example_becomes_a_typed_event():
         event = Event.from_payload(name, payload, "d-1")
         assert event.name == name and event.delivery_id == "d-1"
         assert event.action == payload.get("action", "")
-        if "repository" in payload and payload["repository"]:
+        if payload.get("repository"):
             assert event.repo == payload["repository"]["full_name"]
         kinds[name] = type(event)
     assert kinds["pull_request"] is PullRequestEvent
@@ -110,7 +110,8 @@ def test_issue_comment_review_and_workflow_run_fields():
     raw = example("pull_request_review", "submitted")
     review = Event.from_payload("pull_request_review", raw)
     assert isinstance(review, PullRequestReviewEvent)
-    assert review.state == raw["review"]["state"].upper() and review.reviewer == raw["review"]["user"]["login"]
+    assert review.state == raw["review"]["state"].upper()
+    assert review.reviewer == raw["review"]["user"]["login"]
     assert review.commit_sha == raw["review"]["commit_id"]
 
     raw = example("workflow_run", "completed")

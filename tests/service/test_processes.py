@@ -41,7 +41,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def lines(path: Path) -> list[tuple[int, str]]:
     if not path.exists():
         return []
-    return [(int(pid), delivery) for pid, delivery in (line.split() for line in path.read_text().splitlines())]
+    pairs = (line.split() for line in path.read_text().splitlines())
+    return [(int(pid), delivery) for pid, delivery in pairs]
 
 
 def test_a_job_whose_worker_was_killed_runs_to_completion_after_restart(tmp_path):
@@ -84,7 +85,7 @@ def test_serve_without_a_secret_refuses_to_start_in_one_line(tmp_path):
 def redis_url():
     base = os.environ.get("MLBOT_TEST_REDIS_URL")
     if not base:
-        pytest.skip("MLBOT_TEST_REDIS_URL is not set (e.g. redis://localhost:6379), so the Redis path is untested")
+        pytest.skip("MLBOT_TEST_REDIS_URL is not set (e.g. redis://localhost:6379): Redis path untested")
     parts = urllib.parse.urlsplit(base)
     url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/15", "", ""))  # db 15, flushed per test
     import redis

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jsonschema
@@ -135,6 +136,16 @@ def test_the_rules_catch_what_they_are_for() -> None:
 
 def test_this_repository_runs_the_template_mlbot_init_installs() -> None:
     assert (ROOT / ".github" / "workflows" / "mlbot-train.yml").read_text() == workflow_template()
+
+
+def test_the_run_name_is_what_the_bot_parses_from_display_title() -> None:
+    from bot.handlers.lifecycle import RUN_NAME
+
+    run_name = load(ROOT / ".github" / "workflows" / "mlbot-train.yml")["run-name"]
+    values = iter(["a" * 40, "17"])  # what Actions renders for a dispatch with sha and pr inputs
+    title = re.sub(r"\$\{\{[^}]*\}\}", lambda _: next(values), run_name)
+    found = RUN_NAME.search(title)
+    assert found is not None and found.groups() == ("a" * 40, "17")
 
 
 def test_the_training_workflow_contract() -> None:

@@ -150,7 +150,7 @@ def headline(view: ReportView) -> tuple[str, str]:
 
 
 def _run_url(view: ReportView, run_id: str, experiment_id: str | None) -> str | None:
-    if not view.mlflow_url or not experiment_id:
+    if not view.mlflow_url or not experiment_id or not run_id:
         return None
     return f"{view.mlflow_url.rstrip('/')}/#/experiments/{quote(experiment_id)}/runs/{quote(run_id)}"
 

@@ -131,13 +131,14 @@ def make_service(tmp_path: Path) -> Iterator[Callable[..., Service]]:
     """Start the service (edge, plus `workers` in-process worker threads) against a recording forge."""
     stack: list[tuple[RunningServer, httpx.Client, DurableQueue]] = []
 
-    def start(workers: int = 0, tracker_check: Callable[[], None] | None = None, **overrides: Any) -> Service:
+    def start(workers: int = 0, tracker_check: Callable[[], None] | None = None,
+              forge_factory: Callable[[], Any] | None = None, **overrides: Any) -> Service:
         settings = settings_for(tmp_path, **overrides)
         forge, telemetry = RecordingForge(), Telemetry()
         queue = open_queue(settings.queue_url, lease_seconds=settings.queue_lease_seconds,
                            max_attempts=settings.queue_max_attempts, retry_delay=settings.queue_retry_delay)
-        app = create_app(settings, queue=queue, forge_factory=lambda: forge, workers=workers,
-                         telemetry=telemetry, tracker_check=tracker_check)
+        app = create_app(settings, queue=queue, forge_factory=forge_factory or (lambda: forge),
+                         workers=workers, telemetry=telemetry, tracker_check=tracker_check)
         server = RunningServer(app).__enter__()
         client = httpx.Client(base_url=server.url, timeout=30)
         stack.append((server, client, queue))

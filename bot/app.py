@@ -28,7 +28,7 @@ from bot.queue import Delivery, DurableQueue, open_queue
 from bot.queue.batch import AcceptBatcher, Result
 from bot.settings import Settings
 from bot.telemetry import Telemetry
-from bot.worker import ForgeFactory, attach_worker, github_forge
+from bot.worker import ContextFactory, ForgeFactory, attach_worker, github_forge
 
 log = logging.getLogger("mlbot.app")
 
@@ -66,7 +66,8 @@ def _answer(code: int, **content: Any) -> JSONResponse:
 
 def create_app(settings: Settings, *, queue: DurableQueue | None = None, router: Router | None = None,
                forge_factory: ForgeFactory | None = None, tracker_check: TrackerCheck | None = None,
-               workers: int | None = None, telemetry: Telemetry | None = None) -> FastAPI:
+               workers: int | None = None, telemetry: Telemetry | None = None,
+               context_factory: ContextFactory | None = None) -> FastAPI:
     """Compose the service: edge, durable queue, and (unless `workers=0`) in-process workers."""
     secrets = require_secrets(settings)
     routes = router or build_router()
@@ -74,6 +75,11 @@ def create_app(settings: Settings, *, queue: DurableQueue | None = None, router:
     metrics = telemetry or Telemetry()
     check_tracker = tracker_check or tracker_check_for(settings.mlflow_tracking_uri)
     threads = settings.queue_workers if workers is None else workers
+    ports = context_factory
+    if forge_factory is None and ports is None:  # production: every port from settings
+        from bot.composition import context_factory as ports_from_settings
+
+        ports = ports_from_settings(settings)
     state: dict[str, Any] = {}
     # Opened here, not in the lifespan, so a bad MLBOT_QUEUE_URL is a one-line error before serving.
     durable = queue or open_queue(settings.queue_url, lease_seconds=settings.queue_lease_seconds,
@@ -97,7 +103,7 @@ def create_app(settings: Settings, *, queue: DurableQueue | None = None, router:
         consumer = None
         if threads > 0:
             attach_worker(durable, routes, forge_factory or github_forge(settings), settings.bot_login,
-                          metrics)
+                          metrics, ports)
             consumer = durable.consumer(threads)
             consumer.start()
             durable.start_reaper()

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from bot.events import Event, parse_json
 from bot.handlers.routing import Router
-from bot.ports import Context, Forge
+from bot.ports import Context, Forge, JobQueue
 from bot.queue import Delivery, DurableQueue
 from bot.settings import Settings
 from bot.telemetry import Telemetry
@@ -17,6 +17,7 @@ from bot.telemetry import Telemetry
 log = logging.getLogger("mlbot.worker")
 
 ForgeFactory = Callable[[], Forge]
+ContextFactory = Callable[[JobQueue], Context]  # every port at once (see bot.composition)
 
 
 def github_forge(settings: Settings) -> ForgeFactory:
@@ -47,15 +48,18 @@ class DeliveryProcessor:
     """What a worker does with a claimed delivery; the context is built on first use."""
 
     def __init__(self, router: Router, queue: DurableQueue, forge_factory: ForgeFactory, bot_login: str,
-                 telemetry: Telemetry | None = None) -> None:
+                 telemetry: Telemetry | None = None, context_factory: ContextFactory | None = None) -> None:
         self.router, self.queue, self.forge_factory, self.bot_login = router, queue, forge_factory, bot_login
         self.telemetry = telemetry
+        self.context_factory = context_factory
         self._context: Context | None = None
         self._lock = threading.Lock()
 
     def context(self) -> Context:
         """The ports handed to handlers; the forge is built on its first use, so a ping needs no token."""
         with self._lock:
+            if self._context is None and self.context_factory is not None:
+                self._context = self.context_factory(self.queue)
             if self._context is None:
                 forge = cast(Forge, _LazyForge(self.forge_factory))
                 self._context = Context(forge=forge, queue=self.queue, bot_login=self.bot_login)
@@ -79,8 +83,9 @@ class DeliveryProcessor:
 
 
 def attach_worker(queue: DurableQueue, router: Router, forge_factory: ForgeFactory, bot_login: str,
-                  telemetry: Telemetry | None = None) -> DeliveryProcessor:
+                  telemetry: Telemetry | None = None, context_factory: ContextFactory | None = None,
+                  ) -> DeliveryProcessor:
     """Make `queue` run deliveries through `router`; return the processor."""
-    processor = DeliveryProcessor(router, queue, forge_factory, bot_login, telemetry)
+    processor = DeliveryProcessor(router, queue, forge_factory, bot_login, telemetry, context_factory)
     queue.attach(processor, processor.observe)
     return processor

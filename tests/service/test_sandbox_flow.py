@@ -34,4 +34,5 @@ def test_an_opened_pull_request_gets_a_neutral_train_check_through_the_sandbox(m
         assert [(d.action, d.status) for d in sent] == [("opened", 202)]
         runs = wait_for(lambda: sandbox.github.check_runs(REPO, sha), what="the check run")
         assert [(r.name, r.status, r.conclusion) for r in runs] == [("mlbot/train", "completed", "neutral")]
+        wait_for(lambda: service.queue.state(sent[0].id)[0] != "running", what="the job to settle")
         assert service.queue.state(sent[0].id) == ("done", 1, "")

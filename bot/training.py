@@ -61,7 +61,8 @@ def git_head(directory: Path) -> tuple[str, str]:
     return ask("rev-parse", "HEAD"), ask("branch", "--show-current")
 
 
-def _cached(project: Project, store: Any, tracking_uri: str, key: str) -> str | None:
+def _cached(project: Project, store: Callable[[], Any], tracking_uri: str, key: str) -> str | None:
+    """The reusable run for `key`: the cheap probe first, the full MLflow client when it cannot tell."""
     config = project.config
     quick = probe(tracking_uri, config.experiment_name, key, config.model, config.promote.alias)
     if quick is not None:

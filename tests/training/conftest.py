@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,3 +53,10 @@ def copy_example(name: str, destination: Path) -> Path:
     target = destination / name
     shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns("__pycache__", "mlruns", "*.db"))
     return target
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

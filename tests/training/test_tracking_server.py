@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,10 @@ import pytest
 from bot.mlflow_client.probe import probe
 from bot.mlflow_client.runs import RunStore
 
-from .conftest import Cli, copy_example
+from .conftest import Cli, copy_example, free_port
 
 START_DEADLINE_S = 90
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _healthy(url: str) -> bool:
@@ -39,7 +33,7 @@ def _healthy(url: str) -> bool:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """A lean `mlflow server` (one worker, no job runner) on a free port, stopped with its children."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     process = subprocess.Popen(

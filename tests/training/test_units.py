@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from bot.mlflow_client.runs import BATCH_PARAMS, BATCH_TAGS, BATCH_TOTAL, RunSto
 from bot.project import load_project
 from bot.runcache import hash_inputs, project_cache_key
 
-from .conftest import Cli, copy_example
+from .conftest import Cli, copy_example, free_port
 
 
 @pytest.mark.parametrize(("pair", "expected"), [
@@ -111,15 +110,10 @@ def test_the_probe_agrees_with_the_full_client(cli: Cli, tmp_path: Path, trackin
     assert store.find_cached_run("no-such-experiment", key, None) is None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def test_an_unreachable_tracking_server_is_one_sentence(cli: Cli, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
     monkeypatch.chdir(tmp_path)
     result = cli("train", "--project", str(copy_example("breast-cancer", tmp_path / "repo")))

@@ -183,12 +183,20 @@ def content_entry(base: str, repo: str, path: str, kind: str, sha: str, size: in
                   "url": api, "git_url": git_url, "html_url": html,
                   "download_url": f"{base}/{repo}/raw/{ref}/{path}" if kind == "file" else None,
                   "_links": {"self": api, "git": git_url, "html": html}}
-    if content is not None:
-        encoded = base64.b64encode(content).decode()
-        # GitHub wraps base64 at 60 characters per line.
-        data["content"] = "\n".join(encoded[i:i + 60] for i in range(0, len(encoded), 60)) + "\n"
-        data["encoding"] = "base64"
+    if content is not None and len(content) > MAX_INLINE:
+        data["content"], data["encoding"] = "", "none"  # GitHub: read files over 1 MB as blobs
+    elif content is not None:
+        data["content"], data["encoding"] = wrap_base64(content), "base64"
     return data
+
+
+MAX_INLINE = 1024 * 1024
+
+
+def wrap_base64(content: bytes) -> str:
+    """Base64 wrapped at 60 characters per line, as GitHub sends file contents."""
+    encoded = base64.b64encode(content).decode()
+    return "\n".join(encoded[i:i + 60] for i in range(0, len(encoded), 60)) + "\n"
 
 
 def commit(base: str, store: Store, repo: str, info: gitops.CommitInfo) -> JSON:

@@ -149,7 +149,7 @@ def permission(owner: str, name: str, login: str, github: Github, who: Who) -> J
     if who.login is None and who.app_id is None:
         raise ApiError(401, "Requires authentication")
     if login.lower() not in github.store.users:
-        raise ApiError(404, f"{login} is not a user")
+        raise ApiError(404, "Not Found")
     role = github.store.role(repo.full_name, login)
     data = payloads_ci.collaborator_permission(github.base_url, github.store, repo.full_name, login, role)
     return answer(data)
@@ -159,6 +159,17 @@ def permission(owner: str, name: str, login: str, github: Github, who: Who) -> J
 def create_git_tag(owner: str, name: str, github: Github, login: User, body: Body) -> JSONResponse:
     tag = github.create_tag_object(f"{owner}/{name}", login, body)
     return answer(payloads_ci.git_tag(github.base_url, f"{owner}/{name}", tag), 201)
+
+
+@router.get("/repos/{owner}/{name}/git/blobs/{sha}")
+def get_git_blob(owner: str, name: str, sha: str, github: Github, who: Who) -> JSONResponse:
+    repo = github.visible_repo(f"{owner}/{name}", who.login)
+    if gitops.object_type(repo.path, sha) != "blob":
+        raise ApiError(404, "Not Found")
+    data = gitops.git(repo.path, "cat-file", "blob", sha)
+    return answer({"sha": sha, "node_id": payloads.node_id("B", int(sha[:7], 16)), "size": len(data),
+                   "url": f"{github.base_url}/repos/{repo.full_name}/git/blobs/{sha}",
+                   "content": payloads_ci.wrap_base64(data), "encoding": "base64"})
 
 
 @router.get("/repos/{owner}/{name}/git/tags/{sha}")

@@ -52,6 +52,8 @@ MUST_COVER = {
     ("post", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"),
     ("post", "/repos/{owner}/{repo}/git/tags"), ("post", "/repos/{owner}/{repo}/git/refs"),
     ("get", "/repos/{owner}/{repo}/git/ref/{ref}"), ("get", "/user"), ("get", "/app"),
+    ("get", "/repos/{owner}/{repo}/git/blobs/{file_sha}"),
+    ("get", "/repos/{owner}/{repo}/git/tags/{tag_sha}"),
     ("put", "/repos/{owner}/{repo}/contents/{path}"),
     ("get", "/repos/{owner}/{repo}/installation"),
     ("post", "/app/installations/{installation_id}/access_tokens"),
@@ -89,6 +91,8 @@ def _drive_flow(sandbox: SandboxServer, client: Callable[..., Github]) -> None:
     repo = bot.get_repo(REPO)
     assert repo.get_contents("mlbot.yaml", ref="main").decoded_content.startswith(b"model:")
     assert len(repo.get_contents(".github/workflows", ref="main")) == 1
+    blob_sha = repo.get_contents("data/train.csv", ref="main").sha
+    assert repo.get_git_blob(blob_sha).size == len(b"a,label\n1,0\n2,1\n")
     with pytest.raises(GithubException):
         repo.get_contents("policies", ref="main")
     pr = repo.get_pull(pull.number)
@@ -128,6 +132,7 @@ def _drive_flow(sandbox: SandboxServer, client: Callable[..., Github]) -> None:
     tag = repo.create_git_tag("churn@v2", "churn v2 promoted", main, "commit")
     repo.create_git_ref("refs/tags/churn@v2", tag.sha)
     assert repo.get_git_ref("tags/churn@v2").object.sha == tag.sha
+    assert repo.get_git_tag(tag.sha).object.sha == main
     assert client("alice").get_user().login == "alice"
     mona = client("mona").get_repo(REPO)
     created = mona.create_file("CHANGELOG.md", "Start a changelog", "v2\n")

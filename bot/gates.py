@@ -205,7 +205,8 @@ def _model(gate: Gate, comparison: Comparison) -> tuple[Verdict, Observed, Obser
     missing = [label for label, k, _, _ in limits if k not in facts]
     if missing:
         return "inconclusive", observed, threshold, f"{' and '.join(missing)} not measured for the candidate"
-    return "pass", observed, threshold, "within limits"
+    within = "; ".join(f"{label} {_fmt(facts[k])} {u} ≤ {_fmt(lim)} {u}" for label, k, lim, u in limits)
+    return "pass", observed, threshold, within
 
 
 def _review(gate: Gate, context: GateContext) -> tuple[Verdict, Observed, Observed, str]:

@@ -84,7 +84,7 @@ CASES = [
     ("{name: g, data: {max_psi: 0.25}}", {}, None, "pass", 0.031, 0.25, "highest PSI 0.031 (mean radius)"),
     ("{name: g, data: {max_psi: 0.25}}", {"data": DRIFTED}, None, "fail", 0.4, 0.25, "worst x at 0.4"),
     ("{name: g, model: {max_size_mb: 50, max_p95_latency_ms: 20}}", {}, None,
-     "pass", "3.2 MB, 4.5 ms", "≤ 50 MB, ≤ 20 ms", "within limits"),
+     "pass", "3.2 MB, 4.5 ms", "≤ 50 MB, ≤ 20 ms", "size 3.2 MB ≤ 50 MB; p95 latency 4.5 ms ≤ 20 ms"),
     ("{name: g, model: {max_size_mb: 1}}", {}, None, "fail", "3.2 MB", "≤ 1 MB", "size 3.2 MB > 1 MB"),
     ("{name: g, model: {max_size_mb: 50}}", {"candidate": RunView("c")}, None,
      "inconclusive", "size unknown", "≤ 50 MB", "size not measured"),

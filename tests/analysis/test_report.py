@@ -98,6 +98,10 @@ def test_policy_edits_in_the_pr_are_called_out() -> None:
     text = render_markdown(edited)
     assert ("This PR edits policies/gates.yaml; they apply after merge — this report used the base branch's "
             "policies.") in text
+    other = ReportView(view.comparison, view.evaluation, edited_policies=["policies/a|b.yaml"],
+                       policy_source="main (abc1234)")
+    assert ("This PR edits policies/a&#124;b.yaml; they apply after merge — this report used the policies of "
+            "main (abc1234).") in render_markdown(other)
 
 
 HOSTILE = "<script>alert(1)</script> `rm -rf` a|b @octocat"

@@ -9,9 +9,9 @@ __all__ = ["ANY_ACTION", "Handler", "Router", "build_router"]
 
 def build_router() -> Router:
     """The router the service runs: every handler module's routes, composed."""
-    from bot.handlers import basic
+    from bot.handlers import basic, chatops, lifecycle, promotion, reporting
 
     router = Router()
-    for module in (basic,):
+    for module in (basic, lifecycle, reporting, promotion, chatops):
         router.include(module.router)
     return router

@@ -19,7 +19,14 @@ from bot.events import Event, PullRequestEvent, UnknownEvent, WorkflowRunEvent
 from bot.handlers import reporting
 from bot.handlers.routing import Router
 from bot.handlers.state import (
-    TRAIN_CHECK, WAITING, NotConfigured, RepoSettings, approvals, bullet_problems, read_settings, set_check,
+    TRAIN_CHECK,
+    WAITING,
+    NotConfigured,
+    RepoSettings,
+    approvals,
+    bullet_problems,
+    read_settings,
+    set_check,
 )
 from bot.paths import needs_retraining
 from bot.ports import Context, PullRequest, TrainingJob, TrainingOutcome

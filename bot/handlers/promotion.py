@@ -15,7 +15,14 @@ from bot.events import Event, PullRequestEvent, UnknownEvent
 from bot.handlers import lifecycle
 from bot.handlers.reporting import PROMOTE_JOB, judge
 from bot.handlers.routing import Router
-from bot.handlers.state import GATES_CHECK, TRAIN_CHECK, NotConfigured, RepoSettings, find_check, read_settings
+from bot.handlers.state import (
+    GATES_CHECK,
+    TRAIN_CHECK,
+    NotConfigured,
+    RepoSettings,
+    find_check,
+    read_settings,
+)
 from bot.ports import Context, Promotion, PullRequest
 
 log = logging.getLogger("mlbot.promotion")

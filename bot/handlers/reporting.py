@@ -7,8 +7,17 @@ from dataclasses import replace
 
 from bot.assess import Assessment, assess, describe_gate
 from bot.errors import ConfigError, MlbotError
+from bot.events import Event, PullRequestReviewEvent
+from bot.handlers.routing import Router
 from bot.handlers.state import (
-    GATES_CHECK, TRAIN_CHECK, NotConfigured, RepoSettings, bullet_problems, gate_context, read_settings, set_check,
+    GATES_CHECK,
+    TRAIN_CHECK,
+    NotConfigured,
+    RepoSettings,
+    bullet_problems,
+    gate_context,
+    read_settings,
+    set_check,
 )
 from bot.paths import edited_policies
 from bot.ports import CheckConclusion, Context, PullRequest, TrainingJob, TrainingOutcome
@@ -120,3 +129,24 @@ def complete_gates_check(ctx: Context, pull: PullRequest, assessment: Assessment
     set_check(ctx.forge, pull.repo, pull.head_sha, GATES_CHECK, status="completed",
               conclusion=conclusion, title=title, summary=summary[:60_000],
               text=f"```text\n{render_text(view)[:60_000]}\n```")
+
+
+router = Router()
+
+
+@router.register("pull_request_review", "submitted")
+@router.register("pull_request_review", "dismissed")
+def review_changed(event: Event, ctx: Context) -> None:
+    """A review changes the review gate: judge the head commit's run again, if there is one yet."""
+    if not isinstance(event, PullRequestReviewEvent) or event.pull is None or ctx.tracker is None:
+        return
+    pull = ctx.forge.get_pull(event.repo, event.pull.number)
+    if pull.state != "open":
+        return
+    try:
+        settings = read_settings(ctx.forge, pull.repo, pull.base_sha or pull.base_ref)
+    except (NotConfigured, ConfigError):
+        return
+    run_id = ctx.tracker.find_run(settings.config.experiment_name, pull.head_sha)
+    if run_id is not None:
+        publish_report(ctx, pull, run_id)

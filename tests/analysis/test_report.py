@@ -114,6 +114,7 @@ def test_untrusted_strings_are_escaped_everywhere() -> None:
                                            (metric("accuracy", 0.9, 0.9, (0, 0)),)),))
     view = ReportView(c, evaluate(POLICY, c, CONTEXT), branch=f"/promote --force {HOSTILE}", title=HOSTILE)
     text = render_markdown(view)
+    assert "(“&lt;script&gt;alert(1)&lt;/script&gt; &#96;rm -rf&#96; a&#124;b @\u200doctocat”)" in text
     assert "<script>" not in text and "<b>" not in text and "&lt;script&gt;" in text
     assert "`rm" not in text and "&#96;rm -rf&#96;" in text
     assert not re.search(r"@(?!\u200d)\w", text)  # every @mention carries a zero-width joiner

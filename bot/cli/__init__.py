@@ -7,7 +7,6 @@ import sys
 import traceback
 from pathlib import Path
 
-import click
 import typer
 
 from bot.errors import ConfigError, MlbotError
@@ -50,20 +49,12 @@ def echo_error(error: MlbotError) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; known failures print a sentence, unexpected ones a short apology and a log path."""
     try:
-        code = app(args=argv, standalone_mode=False)
-        if isinstance(code, int) and code:  # without standalone mode click returns typer.Exit's code
-            sys.exit(code)
+        # Standalone mode: typer shows its own usage errors (exit 2) and honours typer.Exit codes;
+        # our exceptions pass through to the lines below.
+        app(args=argv, prog_name="mlbot")
     except MlbotError as error:
         echo_error(error)
         sys.exit(error.exit_code)
-    except click.exceptions.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(2 if isinstance(error, click.UsageError) else error.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

@@ -41,6 +41,7 @@ def worker(
         "--dead-letters", help="List the deliveries that kept failing, then exit.")] = False,
 ) -> None:
     """Process queued deliveries (scale out with several of these on a Redis queue)."""
+    from bot.composition import context_factory
     from bot.handlers import build_router
     from bot.queue import open_queue
     from bot.worker import attach_worker, github_forge
@@ -59,7 +60,8 @@ def worker(
     if threads < 1:
         raise UsageError("--workers must be at least 1")
     _logging()
-    attach_worker(queue, build_router(), github_forge(settings), settings.bot_login)
+    attach_worker(queue, build_router(), github_forge(settings), settings.bot_login,
+                  context_factory=context_factory(settings))  # the same ports as `mlbot serve`
     queue.start_reaper()
     try:
         queue.consumer(threads, in_thread=False).run()  # huey's consumer: SIGINT/SIGTERM stop it

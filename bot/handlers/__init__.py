@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.handlers.routing import ANY_ACTION, Handler, Router
 
-__all__ = ["ANY_ACTION", "Handler", "Router", "build_router"]
+__all__ = ["ANY_ACTION", "Handler", "Router", "build_router", "minimal_router"]
 
 
 def build_router() -> Router:
@@ -14,4 +14,13 @@ def build_router() -> Router:
     router = Router()
     for module in (basic, lifecycle, reporting, promotion, chatops):
         router.include(module.router)
+    return router
+
+
+def minimal_router() -> Router:
+    """Pings and a neutral `mlbot/train` check on opened pull requests: the service without the lifecycle."""
+    from bot.handlers import basic
+
+    router = Router()
+    router.include(basic.minimal)
     return router

@@ -1,4 +1,8 @@
-"""The minimal handlers: answer pings, and mark a new pull request with a neutral `mlbot/train` check."""
+"""The minimal handlers: log pings; mark a new pull request with a neutral `mlbot/train` check.
+
+`router` (pings) is part of the service; `minimal` adds the pull-request mark and stands alone,
+for running the webhook service without the lifecycle (which owns pull requests in `build_router`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from bot.ports import CheckOutput, Context
 log = logging.getLogger("mlbot.handlers")
 
 router = Router()
+minimal = Router()
 
 TRAIN_CHECK = "mlbot/train"
 
@@ -22,7 +27,7 @@ def log_ping(event: Event, ctx: Context) -> None:
         log.info("ping from hook %s on %s: %s", event.hook_id, event.repo or "(app)", event.zen)
 
 
-@router.register("pull_request", "opened")
+@minimal.register("pull_request", "opened")
 def mark_pull_request_seen(event: Event, ctx: Context) -> None:
     """Create a neutral `mlbot/train` check on the head commit of a newly opened pull request."""
     if not isinstance(event, PullRequestEvent) or event.pull is None or not event.pull.head_sha:
@@ -33,3 +38,6 @@ def mark_pull_request_seen(event: Event, ctx: Context) -> None:
                            summary="Training has not started yet; mlbot reports here once it does."),
         external_id=event.delivery_id or None,
     )
+
+
+minimal.include(router)

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from bot.app import create_app
 from bot.events import sign
+from bot.handlers import minimal_router
 from bot.ports import CheckRun
 from bot.queue import DurableQueue, open_queue
 from bot.settings import Settings
@@ -137,7 +138,8 @@ def make_service(tmp_path: Path) -> Iterator[Callable[..., Service]]:
         forge, telemetry = RecordingForge(), Telemetry()
         queue = open_queue(settings.queue_url, lease_seconds=settings.queue_lease_seconds,
                            max_attempts=settings.queue_max_attempts, retry_delay=settings.queue_retry_delay)
-        app = create_app(settings, queue=queue, forge_factory=forge_factory or (lambda: forge),
+        app = create_app(settings, queue=queue, router=minimal_router(),
+                         forge_factory=forge_factory or (lambda: forge),
                          workers=workers, telemetry=telemetry, tracker_check=tracker_check)
         server = RunningServer(app).__enter__()
         client = httpx.Client(base_url=server.url, timeout=30)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.events import Event
-from bot.handlers import build_router
+from bot.handlers import build_router, minimal_router
 from bot.handlers.routing import Router
 from bot.ports import Context
 from tests.service.conftest import RecordingForge
@@ -57,9 +57,9 @@ def test_include_composes_module_routers():
     assert calls == [1, 2]
 
 
-def test_the_service_router_marks_new_pull_requests_with_a_neutral_check():
+def test_the_minimal_router_marks_new_pull_requests_with_a_neutral_check():
     forge, payload = RecordingForge(), example("pull_request", "opened")
-    build_router().dispatch(Event.from_payload("pull_request", payload, "d-9"), context(forge))
+    minimal_router().dispatch(Event.from_payload("pull_request", payload, "d-9"), context(forge))
     assert forge.checks == [{
         "repo": payload["repository"]["full_name"], "head_sha": payload["pull_request"]["head"]["sha"],
         "name": "mlbot/train", "status": "completed", "conclusion": "neutral",
@@ -67,8 +67,16 @@ def test_the_service_router_marks_new_pull_requests_with_a_neutral_check():
     assert forge.checks[0]["output"].title == "mlbot has seen this pull request"
 
 
-def test_the_service_router_ignores_other_pull_request_actions():
+def test_the_minimal_router_ignores_other_pull_request_actions():
     forge = RecordingForge()
-    build_router().dispatch(Event.from_payload("pull_request", example("pull_request", "closed")),
+    minimal_router().dispatch(Event.from_payload("pull_request", example("pull_request", "closed")),
                             context(forge))
     assert forge.checks == []
+
+
+def test_the_service_router_composes_pings_with_the_lifecycle_once():
+    router = build_router()
+    assert {"ping", "pull_request", "issue_comment", "workflow_run", "pull_request_review"} <= router.events()
+    opened = router.handlers_for(Event("pull_request", "opened", "acme/churn", 1, "alice"))
+    assert [h.__name__ for h in opened] == ["train_pull_request"]  # the lifecycle owns pull requests
+    assert [h.__name__ for h in router.handlers_for(Event("ping", "", "", None, ""))] == ["log_ping"]

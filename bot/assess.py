@@ -3,7 +3,8 @@
 `assess` reads the candidate's logged run (through a `ports.Tracker`), compares it with the
 production model it was scored beside (`mlbot.baseline_version`), evaluates the policy and builds
 the report view. `promote_candidate` refuses unless every blocking gate passes (or `force` with a
-reason, which waives them and is recorded); the registry then refuses a stale baseline.
+reason, which waives them and is recorded). A stale baseline (production moved since the run was
+scored) is refused first, here and again under the registry lock; `force` overrides it too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.compare import Comparison, RunView, compare_runs
-from bot.errors import NotFound, PromotionRefused, UsageError
+from bot.errors import NotFound, PromotionRefused, StaleBaseline, UsageError
 from bot.gates import WAIVE_ALL, Evaluation, GateContext, GateResult, evaluate
 from bot.policy import PolicySet, load_policies
 from bot.ports import ModelVersionRef, Promotion, RunRecord, Tracker
@@ -46,10 +47,15 @@ class Assessment:
         return production.version if production else None
 
     @property
+    def is_production(self) -> bool:
+        """Whether the candidate already is the production version."""
+        return self.current is not None and self.current.run_id == self.comparison.candidate.run_id
+
+    @property
     def stale(self) -> str | None:
         """Why the comparison no longer describes production, or None when it still does."""
         now = self.current.version if self.current else None
-        if now == self.baseline_version:
+        if now == self.baseline_version or self.is_production:
             return None
         before = f"v{self.baseline_version}" if self.baseline_version else "no production model"
         after = f"v{now}" if now else "no production model"
@@ -157,7 +163,9 @@ def promote_candidate(
     waivers = {WAIVE_ALL: reason} if force else None
     assessment = assess(config, run_id, tracker=tracker, policies=policies, context=context,
                         waivers=waivers, mlflow_url=mlflow_url)
-    if not assessment.promotable:
+    if assessment.stale and not force:  # verdicts against an old production say nothing about now
+        raise StaleBaseline(assessment.stale)
+    if not assessment.promotable and not assessment.is_production:
         blocking = assessment.evaluation.blocking
         listed = "; ".join(describe_gate(r) for r in blocking)
         raise PromotionRefused(

@@ -67,6 +67,10 @@ class PromotionRefused(MlbotError):
 class StaleBaseline(PromotionRefused):
     """Production moved since the candidate was evaluated; the comparison no longer holds."""
 
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint or "re-run training so the candidate is compared with the "
+                                               "current production model")
+
 
 class TrainingFailed(MlbotError):
     """The user's training code or data failed; `log_tail` holds the end of its output."""

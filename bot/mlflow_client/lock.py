@@ -121,9 +121,15 @@ class ModelLock:
         tags: dict[str, str] = self.client.get_registered_model(self.model).tags or {}
         return Holder.parse(tags.get(LOCK_TAG))
 
-    def _write(self) -> None:
+    def _write(self) -> bool:
         holder = Holder(self.owner, self._clock() + self.ttl)
-        self.client.set_registered_model_tag(self.model, LOCK_TAG, holder.dump())
+        try:
+            self.client.set_registered_model_tag(self.model, LOCK_TAG, holder.dump())
+        except Exception:
+            # Two first writes of the tag race on its unique key and one fails: that writer lost this
+            # round. A backend that is really down fails the next read, which is not caught.
+            return False
+        return True
 
     def acquire(self) -> None:
         """Wait (bounded) until this owner holds the lock; refuse when another keeps it."""
@@ -140,8 +146,8 @@ class ModelLock:
         deadline = self._clock() + self.wait
         while True:
             holder = self._read()
-            if holder is None or holder.expires <= self._clock() or holder.owner == self.owner:
-                self._write()
+            free = holder is None or holder.expires <= self._clock() or holder.owner == self.owner
+            if free and self._write():
                 self._sleep(self.settle)
                 holder = self._read()
                 if holder is not None and holder.owner == self.owner:

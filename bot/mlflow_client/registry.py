@@ -210,8 +210,7 @@ class Registry:
                 moved = (f"production moved from {_label(baseline)} to {_label(current)} "
                          "since this run was evaluated")
                 if not force:
-                    raise StaleBaseline(moved, hint="re-run training so the candidate is compared with "
-                                                    "the current production model")
+                    raise StaleBaseline(moved)
                 note = f"{moved}; promoted anyway with --force"
             version = existing or self._register(model, run_id, tags)
             at = self.clock()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +29,11 @@ def registry(client: MlflowClient, tracking_uri: str, tmp_path: Path) -> Registr
 
 
 @pytest.fixture
-def log_run(client: MlflowClient) -> LogRun:
+def log_run(client: MlflowClient, tracking_uri: str) -> LogRun:
     """Log a finished run with a tiny model and mlbot tags; return its run id."""
     import mlflow
 
+    mlflow.set_tracking_uri(tracking_uri)  # an earlier test's CLI may have pointed the fluent API elsewhere
     experiment = client.get_experiment_by_name(MODEL) or client.get_experiment(
         client.create_experiment(MODEL)
     )
@@ -49,3 +52,80 @@ def log_run(client: MlflowClient) -> LogRun:
         return str(run.info.run_id)
 
     return log
+
+
+ROOT = Path(__file__).resolve().parents[2]
+# Policies of our own, so these tests do not move when the example's gates are retuned.
+POLICY = """\
+gates:
+  - name: roc_auc is not worse than production
+    metric: roc_auc
+    vs_production: {max_drop: 0.005, confidence: 0.95}
+  - name: accuracy floor
+    metric: accuracy
+    min: 0.93
+  - name: same evaluation rows
+    eval_set: unchanged
+"""
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def run_id(self) -> str:
+        return next(line.split("=", 1)[1] for line in self.out.splitlines() if line.startswith("run_id="))
+
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], tracking_uri: str) -> Cli:
+    """Run `mlbot ARGS` in this process through the real boundary; return exit code and output."""
+    from bot.cli import main
+
+    capsys.readouterr()
+
+    def run(*args: str) -> Result:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as done:
+            code = int(done.code or 0)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of examples/breast-cancer with our own policy."""
+    target = tmp_path / "proj"
+    shutil.copytree(ROOT / "examples" / "breast-cancer", target,
+                    ignore=shutil.ignore_patterns("policies", "__pycache__"))
+    (target / "policies").mkdir()
+    (target / "policies" / "gates.yaml").write_text(POLICY)
+    return target
+
+
+Train = Callable[..., str]
+
+
+@pytest.fixture
+def train(cli: Cli, project: Path) -> Train:
+    """Train the example at a fake sha with small forests; return the run id."""
+
+    def run(sha: str, **params: object) -> str:
+        args = ["train", "--project", str(project), "--sha", sha, "--branch", "feature"]
+        for name, value in {"n_estimators": 10, **params}.items():
+            args += ["--param", f"{name}={value}"]
+        result = cli(*args)
+        assert result.code == 0, result.err
+        return result.run_id
+
+    return run

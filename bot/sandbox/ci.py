@@ -256,13 +256,32 @@ class CiOps(SandboxCore):
                 for ref, sha in refs.items()}
 
 
+EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
+INPUT = re.compile(r"(?:github\.event\.)?inputs\.([A-Za-z0-9_-]+)")
+LITERAL = re.compile(r"'((?:[^']|'')*)'")
+
+
 def _display_title(workflow_text: str, name: str, inputs: dict[str, Any]) -> str:
-    """Evaluate the workflow's `run-name:` the way Actions does for the inputs it uses."""
+    """Evaluate the workflow's `run-name:` the way Actions does for a `workflow_dispatch`."""
     try:
         run_name = (yaml.safe_load(workflow_text) or {}).get("run-name")
     except yaml.YAMLError:
         run_name = None
     if not isinstance(run_name, str):
         return name
-    pattern = re.compile(r"\$\{\{\s*(?:github\.event\.)?inputs\.([A-Za-z0-9_-]+)\s*\}\}")
-    return pattern.sub(lambda m: str(inputs.get(m.group(1), "")), run_name)
+    return EXPRESSION.sub(lambda m: evaluate_or(m.group(1), inputs), run_name)
+
+
+def evaluate_or(expression: str, inputs: dict[str, Any]) -> str:
+    """`a || b || c`: the first non-empty operand; `inputs.X` from the dispatch, other contexts empty."""
+    for operand in expression.split("||"):
+        operand = operand.strip()
+        literal = LITERAL.fullmatch(operand)
+        if literal:
+            value = literal.group(1).replace("''", "'")
+        else:
+            field = INPUT.fullmatch(operand)
+            value = str(inputs.get(field.group(1), "")) if field else ""  # e.g. github.sha: not a dispatch fact
+        if value:
+            return value
+    return ""

@@ -76,6 +76,8 @@ class DurableQueue:
         self._observe: Outcome | None = None
         self._task = huey.task(name="mlbot.run_delivery")(self._run)
         self._stop = threading.Event()
+        self._held: dict[str, int] = {}  # deliveries this process runs now → the attempt holding them
+        self._held_lock = threading.Lock()
 
     # --- the edge ---------------------------------------------------------------------------
 
@@ -119,6 +121,8 @@ class DurableQueue:
             return self._settle(delivery, "dead", f"gave up: its worker stopped {delivery.attempts - 1} "
                                 f"times while running it", time.perf_counter())
         started = time.perf_counter()
+        with self._held_lock:
+            self._held[delivery.id] = delivery.attempts
         try:
             self._process(delivery)
         except MlbotError as error:
@@ -138,6 +142,8 @@ class DurableQueue:
 
     def _settle(self, delivery: Delivery, state: State, error: str, started: float,
                 delay: float = 0.0) -> State:
+        with self._held_lock:
+            self._held.pop(delivery.id, None)
         now = self._clock()
         if not self.store.settle(delivery.id, delivery.attempts, state, error, now,
                                  now + delay + self.lease_seconds):
@@ -145,6 +151,14 @@ class DurableQueue:
         if self._observe:
             self._observe("retry" if state == "queued" else state, delivery, time.perf_counter() - started)
         return state
+
+    def renew_leases(self) -> int:
+        """Extend the leases of the jobs this process is running (a live worker keeps its jobs)."""
+        with self._held_lock:
+            held = list(self._held.items())
+        if held:
+            self.store.renew(held, self._clock() + self.lease_seconds)
+        return len(held)
 
     def reap(self, limit: int = 500) -> int:
         """Re-dispatch deliveries whose lease or dispatch expired; how many were found."""
@@ -163,12 +177,16 @@ class DurableQueue:
                     max_delay=0.25, scheduler_interval=1, worker_type="thread", shutdown_timeout=10)
 
     def start_reaper(self, interval: float | None = None) -> threading.Thread:
-        """Reap now, then every `interval` seconds in a daemon thread until `close`."""
-        every = interval if interval is not None else max(0.5, min(10.0, self.lease_seconds / 4))
+        """Renew own leases and reap expired ones now, then every `interval` seconds until `close`.
+
+        A job runs as long as it needs while its worker lives; only a dead worker's leases expire.
+        """
+        every = interval if interval is not None else max(0.2, min(10.0, self.lease_seconds / 4))
 
         def loop() -> None:
             while True:
                 try:
+                    self.renew_leases()
                     self.reap()
                 except Exception:  # keep reaping: the store may come back
                     log.exception("the reaper could not read the queue")

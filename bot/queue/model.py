@@ -48,6 +48,10 @@ class DeliveryStore(Protocol):
         """Move a running delivery, still held by `attempt`, to `state`; False when it was taken over."""
         ...
 
+    def renew(self, held: Sequence[tuple[str, int]], lease_until: float) -> None:
+        """Extend the leases of running deliveries still held by these (id, attempt) pairs."""
+        ...
+
     def due(self, now: float, limit: int) -> list[str]:
         """Ids of queued/running deliveries nobody has looked at since their due time."""
         ...

@@ -57,6 +57,15 @@ return 1
 """
 
 
+_RENEW = """
+if redis.call('hget', KEYS[1], 'state') == 'running' and redis.call('hget', KEYS[1], 'attempts') == ARGV[2] then
+  redis.call('hset', KEYS[1], 'lease', ARGV[3], 'due', ARGV[3])
+  redis.call('zadd', KEYS[2], ARGV[3], ARGV[1])
+end
+return 0
+"""
+
+
 class RedisDeliveries:
     """`DeliveryStore` on Redis, every key under `prefix`."""
 
@@ -66,6 +75,7 @@ class RedisDeliveries:
         self._accept = self.client.register_script(_ACCEPT)
         self._claim = self.client.register_script(_CLAIM)
         self._settle = self.client.register_script(_SETTLE)
+        self._renew = self.client.register_script(_RENEW)
         self._due_key, self._counts_key, self._dead_key = (f"{prefix}:due", f"{prefix}:counts",
                                                            f"{prefix}:dead")
 
@@ -94,6 +104,14 @@ class RedisDeliveries:
         """Move a running delivery still held by `attempt` to `state`."""
         keys = [self._key(delivery_id), self._due_key, self._counts_key, self._dead_key]
         return bool(self._settle(keys=keys, args=[delivery_id, attempt, state, error, now, due]))
+
+    def renew(self, held: Sequence[tuple[str, int]], lease_until: float) -> None:
+        """Extend the leases of running deliveries still held by these (id, attempt) pairs."""
+        pipe = self.client.pipeline(transaction=False)
+        for delivery_id, attempt in held:
+            self._renew(keys=[self._key(delivery_id), self._due_key], args=[delivery_id, attempt, lease_until],
+                        client=pipe)
+        pipe.execute()
 
     def due(self, now: float, limit: int) -> list[str]:
         """Ids of queued/running deliveries past their due time."""

@@ -126,6 +126,12 @@ class SqliteDeliveries:
                 (state, error, now, due, delivery_id, attempt),
             ).rowcount == 1
 
+    def renew(self, held: Sequence[tuple[str, int]], lease_until: float) -> None:
+        """Extend the leases of running deliveries still held by these (id, attempt) pairs."""
+        with self._tx() as db:
+            db.executemany("UPDATE mlbot_deliveries SET lease=?, due=? WHERE id=? AND state='running'"
+                           " AND attempts=?", [(lease_until, lease_until, i, a) for i, a in held])
+
     def due(self, now: float, limit: int) -> list[str]:
         """Ids of queued/running deliveries past their due time."""
         rows = self._db().execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 import threading
@@ -151,3 +152,27 @@ def make_service(tmp_path: Path) -> Iterator[Callable[..., Service]]:
         client.close()
         server.__exit__()
         queue.close()
+
+
+@pytest.fixture
+def redis_url():
+    base = os.environ.get("MLBOT_TEST_REDIS_URL")
+    if not base:
+        pytest.skip("MLBOT_TEST_REDIS_URL is not set (e.g. redis://localhost:6379): Redis path untested")
+    parts = urllib.parse.urlsplit(base)
+    url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/15", "", ""))  # db 15, flushed per test
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The queue address for each backend (Redis only when MLBOT_TEST_REDIS_URL is set)."""
+    if request.param == "redis":
+        return str(request.getfixturevalue("redis_url"))
+    return f"sqlite:///{tmp_path / 'queue.db'}"

@@ -6,11 +6,8 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import pytest
 
 from bot.queue import open_queue
 from tests.service.conftest import MLBOT, wait_for
@@ -79,22 +76,6 @@ def test_serve_without_a_secret_refuses_to_start_in_one_line(tmp_path):
     assert done.stderr.splitlines() == [
         "error: MLBOT_WEBHOOK_SECRET is not set, so I cannot verify deliveries; set it to the webhook's "
         "secret (comma-separated for rotation) and start again"]
-
-
-@pytest.fixture
-def redis_url():
-    base = os.environ.get("MLBOT_TEST_REDIS_URL")
-    if not base:
-        pytest.skip("MLBOT_TEST_REDIS_URL is not set (e.g. redis://localhost:6379): Redis path untested")
-    parts = urllib.parse.urlsplit(base)
-    url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/15", "", ""))  # db 15, flushed per test
-    import redis
-
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
-    client.close()
 
 
 def test_two_workers_on_redis_process_a_burst_of_500_exactly_once(redis_url, tmp_path, make_service):

@@ -14,17 +14,17 @@ from tests.service.conftest import MLBOT, wait_for
 
 
 @pytest.fixture
-def queue(tmp_path):
-    q = open_queue(f"sqlite:///{tmp_path / 'queue.db'}", lease_seconds=30, max_attempts=3, retry_delay=0.05)
+def queue(queue_url):
+    q = open_queue(queue_url, lease_seconds=30, max_attempts=3, retry_delay=0.05)
     yield q
     q.close()
 
 
-def test_accept_dedupes_within_a_batch_and_across_connections(queue, tmp_path):
+def test_accept_dedupes_within_a_batch_and_across_connections(queue, queue_url):
     first = queue.accept([Delivery("a", "ping", b"{}"), Delivery("b", "ping", b"{}"),
                           Delivery("a", "ping", b"{}")])
     assert first == [True, True, False]
-    other = open_queue(f"sqlite:///{tmp_path / 'queue.db'}")  # another process would see the same
+    other = open_queue(queue_url)  # another process would see the same
     assert other.accept([Delivery("b", "ping", b"{}"), Delivery("c", "ping", b"{}")]) == [False, True]
     other.close()
     assert queue.counts()["queued"] == 3
@@ -65,9 +65,9 @@ def test_known_errors_fail_once_with_their_message(queue):
     assert queue.state("known") == ("failed", 1, "GitHub refused the check run")
 
 
-def test_a_live_lease_blocks_a_second_claim_and_an_expired_one_is_taken_over(tmp_path):
+def test_a_live_lease_blocks_a_second_claim_and_an_expired_one_is_taken_over(queue_url):
     now = [1000.0]
-    q = open_queue(f"sqlite:///{tmp_path / 'q.db'}", lease_seconds=10)
+    q = open_queue(queue_url, lease_seconds=10)
     q._clock = lambda: now[0]
     q.accept([Delivery("x", "ping", b"{}")])
     first = q.store.claim("x", now[0], now[0] + 10)
@@ -105,12 +105,12 @@ def test_worker_threads_retry_through_hueys_schedule_until_it_works(queue):
     assert queue.state("flaky") == ("done", 3, "")
 
 
-def test_worker_cli_lists_dead_letters(queue, tmp_path):
+def test_worker_cli_lists_dead_letters(queue, queue_url):
     queue.accept([Delivery("gone", "workflow_run", b"{}")])
     queue.max_attempts = 1
     queue.attach(lambda d: (_ for _ in ()).throw(ValueError("no such run")))
     assert queue.run_one("gone") == "dead"
-    env = {"MLBOT_QUEUE_URL": f"sqlite:///{tmp_path / 'queue.db'}", "PATH": "/usr/bin:/bin"}
+    env = {"MLBOT_QUEUE_URL": queue_url, "PATH": "/usr/bin:/bin"}
     done = subprocess.run([MLBOT, "worker", "--dead-letters"], env=env,
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
@@ -123,3 +123,32 @@ def test_an_unknown_queue_url_is_a_usage_error():
 
     with pytest.raises(UsageError, match="not a queue address"):
         open_queue("postgres://db/queue")
+
+
+def test_a_live_worker_renews_its_lease_so_a_long_job_is_not_run_twice(queue_url):
+    now = [1000.0]
+    q = open_queue(queue_url, lease_seconds=10)
+    q._clock = lambda: now[0]
+    q.accept([Delivery("long", "ping", b"{}")])
+    running, release = threading.Event(), threading.Event()
+
+    def long_job(d):
+        running.set()
+        assert release.wait(30)
+
+    q.attach(long_job)
+    worker = threading.Thread(target=q.run_one, args=("long",))
+    worker.start()
+    try:
+        assert running.wait(30)
+        for _ in range(3):  # 24 s of a 10 s lease, renewed on the way
+            now[0] += 8
+            assert q.renew_leases() == 1
+            assert q.reap() == 0
+            assert q.store.claim("long", now[0], now[0] + 10) is None
+    finally:
+        release.set()
+        worker.join(30)
+    assert q.state("long") == ("done", 1, "")
+    assert q.renew_leases() == 0
+    q.close()

@@ -13,6 +13,7 @@ log = logging.getLogger("mlbot.handlers")
 
 Handler = Callable[[Event, Context], None]
 ANY_ACTION = "*"
+JOB_PREFIX = "mlbot."  # internal job kinds; GitHub event names never contain a dot
 # SPEC §5 loop safety: the bot's own comments and PR edits come back as webhooks. A workflow_run
 # the bot dispatched also arrives with the bot as sender, and must still be handled.
 SELF_IGNORED = frozenset({"issue_comment", "pull_request"})
@@ -41,8 +42,15 @@ class Router:
             self._routes[key].extend(handlers)
 
     def events(self) -> frozenset[str]:
-        """The event names some handler wants; the edge acknowledges the rest without queueing."""
+        """The event (and internal job) names some handler wants."""
         return frozenset(event for event, _ in self._routes)
+
+    def webhook_events(self) -> frozenset[str]:
+        """The GitHub events some handler wants; the edge acknowledges the rest without queueing.
+
+        Internal jobs (`mlbot.train`, …) are left out: only the bot itself may queue those.
+        """
+        return frozenset(event for event in self.events() if not event.startswith(JOB_PREFIX))
 
     def handlers_for(self, event: Event) -> list[Handler]:
         """The handlers that apply to `event`, specific actions first."""

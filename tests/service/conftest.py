@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from bot.app import create_app
 from bot.events import sign
-from bot.handlers import minimal_router
+from bot.handlers import Router, minimal_router
 from bot.ports import CheckRun
 from bot.queue import DurableQueue, open_queue
 from bot.settings import Settings
@@ -134,12 +134,13 @@ def make_service(tmp_path: Path) -> Iterator[Callable[..., Service]]:
     stack: list[tuple[RunningServer, httpx.Client, DurableQueue]] = []
 
     def start(workers: int = 0, tracker_check: Callable[[], None] | None = None,
-              forge_factory: Callable[[], Any] | None = None, **overrides: Any) -> Service:
+              forge_factory: Callable[[], Any] | None = None, router: Router | None = None,
+              **overrides: Any) -> Service:
         settings = settings_for(tmp_path, **overrides)
         forge, telemetry = RecordingForge(), Telemetry()
         queue = open_queue(settings.queue_url, lease_seconds=settings.queue_lease_seconds,
                            max_attempts=settings.queue_max_attempts, retry_delay=settings.queue_retry_delay)
-        app = create_app(settings, queue=queue, router=minimal_router(),
+        app = create_app(settings, queue=queue, router=router or minimal_router(),
                          forge_factory=forge_factory or (lambda: forge),
                          workers=workers, telemetry=telemetry, tracker_check=tracker_check)
         server = RunningServer(app).__enter__()

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from bot.events import sign
+from bot.handlers import build_router
 from tests.service.conftest import SECRET, encode, headers, wait_for
 from tests.service.examples import example, webhook_examples
 
@@ -187,3 +188,10 @@ def test_readiness_reports_an_unreachable_queue(make_service, tmp_path):
     answer = service.client.get("/readyz")
     assert answer.status_code == 503
     assert json.loads(answer.text)["reason"].startswith("the queue is unreachable")
+
+
+def test_internal_job_names_cannot_be_queued_from_outside(make_service):
+    service = make_service(workers=0, router=build_router())  # the lifecycle's `mlbot.train` job is routed
+    answer = service.post("mlbot.train", "inside-1", {"repo": "acme/churn", "sha": "a" * 40})
+    assert answer.status_code == 200 and answer.json()["status"] == "ignored"
+    assert service.total() == 0

@@ -17,7 +17,7 @@ from bot.handlers import lifecycle
 from bot.handlers.promotion import announce
 from bot.handlers.reporting import complete_gates_check, judge, publish_report
 from bot.handlers.routing import Router
-from bot.handlers.state import NotConfigured, RepoSettings, approval_marker, read_settings
+from bot.handlers.state import NotConfigured, RepoSettings, approval_marker, gate_context, read_settings
 from bot.ports import Context, PullRequest
 
 log = logging.getLogger("mlbot.chatops")
@@ -127,7 +127,7 @@ def promote(ctx: Context, pull: PullRequest, settings: RepoSettings, command: Pa
     force = "force" in command.flags
     outcome = promote_candidate(settings.config, latest_run(ctx, pull, settings), tracker=ctx.tracker, by=by,
                                 policies=settings.policies, force=force, reason=command.reason or "",
-                                pr=pull.number, mlflow_url=ctx.mlflow_url)
+                                context=gate_context(ctx.forge, pull), pr=pull.number, mlflow_url=ctx.mlflow_url)
     if not outcome.promotion.changed:
         return Reply(True, f"`/promote`: v{outcome.promotion.version} already is production; nothing moved.")
     announce(ctx, pull, settings, outcome.promotion, ref=pull.head_sha)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
 from bot.mlflow_client.tracker import MlflowTracker
-from bot.ports import TrainingJob
+from bot.ports import RunRecord, TrainingJob
 from bot.runners import LocalRunner
+from bot.sandbox.webhooks import sign_headers
 from bot.stack import LocalStack
 from tests.conftest import EXAMPLES
 
@@ -67,6 +71,37 @@ class Flow:
     def production(self) -> str | None:
         current = self.tracker.production_version("breast-cancer")
         return current.version if current else None
+
+    def say(self, number: int, body: str, author: str) -> int:
+        """Comment on pull request `number` as `author`; return the comment id."""
+        return int(self.github.comment(REPO, number, body, author))
+
+    def reactions(self, comment_id: int) -> list[str]:
+        """The bot's reactions on a comment, in the order it added them."""
+        comment = self.github.store.comment(REPO, comment_id)
+        return [r.content for r in comment.reactions if r.user == self.stack.bot_login]
+
+    def replies(self, number: int, after: int) -> list[str]:
+        """The bot's comments on `number` written after comment `after` (reports excluded)."""
+        return [c.body for c in self.github.comments(REPO, number)
+                if c.author == self.stack.bot_login and c.id > after and not c.body.startswith(MARKER)]
+
+    def runs_of(self, sha: str) -> list[RunRecord]:
+        """Every finished MLflow run logged for commit `sha`."""
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(self.stack.tracking_uri)
+        experiment = client.get_experiment_by_name("breast-cancer")
+        found = client.search_runs([experiment.experiment_id], f"tags.`mlbot.sha` = '{sha}' and "
+                                   "tags.`mlbot.status` = 'finished'")
+        return [self.tracker.load_run_record(r.info.run_id) for r in found]
+
+    def post_again(self, delivery_id: str) -> int:
+        """Post a logged delivery to the bot under a NEW delivery id, correctly signed; the HTTP status."""
+        original = next(d for d in self.github.deliveries() if d.id == delivery_id)
+        body = json.dumps(original.payload).encode()
+        headers = sign_headers(original.event, str(uuid.uuid4()), body, self.stack.secret)
+        return httpx.post(f"{self.stack.bot_url}/webhook", content=body, headers=headers, timeout=30).status_code
 
     def open_pull(self, branch: str, params: dict[str, object], author: str = AUTHOR,
                   extra: dict[str, str | bytes | None] | None = None) -> tuple[int, str]:

@@ -172,8 +172,10 @@ def promote_candidate(
             f"I did not promote run {run_id}: {len(blocking)} blocking gate(s) did not pass: {listed}",
             hint="improve the model and retrain, or override with --force --reason TEXT",
         )
+    overridden = [r.name for r in assessment.evaluation.results if r.verdict == "waived"]
+    note = f"gates overridden: {', '.join(overridden)}" if overridden else ""
     promotion = tracker.promote(config.model, run_id, by=by, alias=config.promote.alias, reason=reason,
-                                force=force, pr=pr)
+                                force=force, pr=pr, note=note)
     return PromotionOutcome(assessment, promotion)
 
 

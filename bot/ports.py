@@ -319,9 +319,12 @@ class Tracker(Protocol):
 
     def promote(
         self, model: str, run_id: str, *, by: str, alias: str = "production", reason: str = "",
-        force: bool = False, pr: int | None = None,
+        force: bool = False, pr: int | None = None, note: str = "",
     ) -> Promotion:
-        """Register the run's model and move `alias` to it; StaleBaseline unless `force`."""
+        """Register the run's model and move `alias` to it; StaleBaseline unless `force`.
+
+        `note` goes into the ledger entry (e.g. which gates a forced promotion overrode).
+        """
         ...
 
     def rollback(

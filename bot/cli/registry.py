@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.errors import ConfigError, Problem, UsageError
+from bot.errors import ConfigError, NotFound, Problem, UsageError
 
 if TYPE_CHECKING:
     from bot.assess import Assessment
@@ -210,7 +210,12 @@ def history(
     fmt = _choice(format, ("text", "json"))
     loaded, tracker, _ = _open(project, need_project=model is None)
     name = model or (loaded.config.model if loaded else "")
-    entries = tracker.history(name)
+    try:
+        entries = tracker.history(name)
+    except NotFound:
+        if model:  # a name typed on the command line: say it does not exist
+            raise
+        entries = []  # the project's model before its first promotion
     if fmt == "json":
         typer.echo(json.dumps({"model": name, "entries": [_entry_json(e) for e in entries]}, indent=2))
         return

@@ -186,6 +186,7 @@ class Registry:
         reason: str = "",
         force: bool = False,
         pr: int | None = None,
+        note: str = "",
     ) -> Promotion:
         """Register the run's model (idempotently) and move `alias` to it, unless the baseline is stale.
 
@@ -205,13 +206,13 @@ class Registry:
             existing = self._find_version(model, run_id, tags)
             if existing is not None and existing == current:
                 return Promotion(model, alias, existing, current, changed=False)
-            note = ""
+            notes = [note] if note else []
             if current != baseline:
                 moved = (f"production moved from {_label(baseline)} to {_label(current)} "
                          "since this run was evaluated")
                 if not force:
                     raise StaleBaseline(moved)
-                note = f"{moved}; promoted anyway with --force"
+                notes.append(f"{moved}; promoted anyway with --force")
             version = existing or self._register(model, run_id, tags)
             at = self.clock()
             values = {"mlbot.status": "production", "mlbot.promoted_at": at, "mlbot.promoted_by": by,
@@ -228,7 +229,7 @@ class Registry:
             self._set_previous(model, current)
             entry = self._append(model, LedgerEntry(
                 seq=0, action="promote", model=model, version=version, previous=current, at=at, by=by,
-                reason=reason, sha=tags.get("mlbot.sha"), pr=pr, run_id=run_id, forced=force, note=note,
+                reason=reason, sha=tags.get("mlbot.sha"), pr=pr, run_id=run_id, forced=force, note="; ".join(notes),
             ))
             return Promotion(model, alias, version, current, changed=True, entry=entry)
 

@@ -70,10 +70,11 @@ class MlflowTracker:
 
     def promote(
         self, model: str, run_id: str, *, by: str, alias: str = "production", reason: str = "",
-        force: bool = False, pr: int | None = None,
+        force: bool = False, pr: int | None = None, note: str = "",
     ) -> Promotion:
         with tracker_errors(self.tracking_uri, f"promote run {run_id} of {model}"):
-            return self.registry.promote(model, run_id, by=by, alias=alias, reason=reason, force=force, pr=pr)
+            return self.registry.promote(model, run_id, by=by, alias=alias, reason=reason, force=force, pr=pr,
+                                         note=note)
 
     def rollback(
         self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production"

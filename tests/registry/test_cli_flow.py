@@ -28,6 +28,9 @@ def registry_state(uri: str) -> tuple[dict[str, str], int, dict[str, str]]:
 def test_promote_compare_promote_history_rollback(cli: Cli, train: Train, project: Path,
                                                    tracking_uri: str) -> None:
     p = ["--project", str(project)]
+    assert cli("history", *p).out.strip() == "breast-cancer: nothing was promoted yet"
+    typo = cli("history", "--model", "breast-cancr")
+    assert (typo.code, typo.err.splitlines()[0]) == (2, "error: there is no registered model named breast-cancr")
     first = train(SHA1)
     done = cli("promote", *p, "--run", first, "--by", "alice", "--reason", "first model")
     assert done.code == 0, done.err
@@ -113,6 +116,7 @@ def test_a_worse_candidate_fails_the_gates_and_is_not_promoted(cli: Cli, train: 
     assert forced.out.strip() == "promoted breast-cancer v2 to production (was v1) (forced)"
     entry = json.loads(cli("history", *p, "--format", "json").out)["entries"][-1]
     assert (entry["forced"], entry["reason"], entry["by"]) == (True, "incident hotfix", "carol")
+    assert entry["note"] == "gates overridden: roc_auc is not worse than production, accuracy floor"
 
 
 def test_a_stale_baseline_is_refused(cli: Cli, train: Train, project: Path, tracking_uri: str) -> None:

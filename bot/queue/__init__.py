@@ -50,10 +50,15 @@ class _SqliteHints(SqliteStorage):  # type: ignore[misc]
         return conn
 
     def enqueue_many(self, items: list[bytes]) -> None:
-        with self.db(commit=True) as cursor:  # one statement: see SqliteDeliveries.accept
+        with self.db(commit=True) as cursor:
+            self.insert(cursor, items)
+
+    def insert(self, cursor: Any, items: list[bytes]) -> None:
+        """Add messages with `cursor`, in its transaction (huey's `task` table, one statement)."""
+        if items:
             cursor.execute("insert into task (queue, data, priority) values "
                            + ",".join(["(?, ?, 0)"] * len(items)),
-                           [v for data in items for v in (self.name, self.to_blob(data))])
+                           [v for data in items for v in (self.name, data)])
 
 
 class _RedisHints(RedisStorage):  # type: ignore[misc]
@@ -75,6 +80,7 @@ class DurableQueue:
         self._process: Processor | None = None
         self._observe: Outcome | None = None
         self._task = huey.task(name="mlbot.run_delivery")(self._run)
+        self.dispatched_on_accept = False
         self._stop = threading.Event()
         self._held: dict[str, int] = {}  # deliveries this process runs now → the attempt holding them
         self._held_lock = threading.Lock()
@@ -86,18 +92,26 @@ class DurableQueue:
         now = self._clock()
         return self.store.accept(deliveries, now, now + self.lease_seconds)
 
+    def messages(self, delivery_ids: Sequence[str]) -> list[bytes]:
+        """Huey's serialized messages that run these deliveries."""
+        return [self.huey.serialize_task(self._task.s(i)) for i in delivery_ids]
+
     def dispatch(self, delivery_ids: Sequence[str]) -> None:
-        """Hand accepted deliveries to the workers (a lost hint is recovered by the reaper)."""
+        """Hand deliveries to the workers (a lost message is recovered by the reaper)."""
         if delivery_ids:
-            messages = [self.huey.serialize_task(self._task.s(i)) for i in delivery_ids]
-            self.huey.storage.enqueue_many(messages)
+            self.huey.storage.enqueue_many(self.messages(delivery_ids))
+
+    def dispatch_accepted(self, delivery_ids: Sequence[str]) -> None:
+        """Dispatch what `accept` stored, unless the store already did it in the same transaction."""
+        if not self.dispatched_on_accept:
+            self.dispatch(delivery_ids)
 
     def enqueue(self, kind: str, payload: Mapping[str, Any], *, key: str | None = None) -> bool:
         """Queue an internal job; False when a job with the same key was already accepted."""
         delivery = Delivery(key or f"job-{uuid.uuid4()}", kind, json.dumps(payload).encode())
         accepted = self.accept([delivery])[0]
         if accepted:
-            self.dispatch([delivery.id])
+            self.dispatch_accepted([delivery.id])
         return accepted
 
     # --- the worker -------------------------------------------------------------------------
@@ -229,10 +243,14 @@ def open_queue(url: str, *, name: str = "mlbot", lease_seconds: float = 300.0, m
         from bot.queue.sqlite_store import SqliteDeliveries
 
         path = Path(url[len("sqlite:///"):])
-        store = SqliteDeliveries(path)
-        # Huey's messages live beside our record; they are hints, so huey keeps its own file.
-        huey = Huey(name, results=False, storage_class=_SqliteHints,
-                    filename=str(path.with_name(path.name + ".huey")))
+        sqlite = SqliteDeliveries(path)
+        huey = Huey(name, results=False, storage_class=_SqliteHints, filename=str(path))  # same file
+        queue = DurableQueue(sqlite, huey, lease_seconds=lease_seconds, max_attempts=max_attempts,
+                             retry_delay=retry_delay)
+        hints: _SqliteHints = huey.storage
+        sqlite.on_insert = lambda db, ids: hints.insert(db, queue.messages(ids))
+        queue.dispatched_on_accept = True
+        return queue
     elif url.startswith(("redis://", "rediss://", "unix://")):
         from bot.queue.redis_store import RedisDeliveries
 

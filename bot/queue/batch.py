@@ -68,6 +68,6 @@ class AcceptBatcher:
         self.sink([(token, result) for (_, token), result in zip(work, results, strict=True)])
         accepted = [d.id for d, r in zip(deliveries, results, strict=True) if r is True]
         try:
-            self.durable.dispatch(accepted)
+            self.durable.dispatch_accepted(accepted)
         except Exception:  # stored already: the reaper re-dispatches once the hint is due
             log.exception("could not dispatch %d stored deliveries; the reaper will", len(accepted))

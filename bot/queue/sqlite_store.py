@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,6 +32,9 @@ class SqliteDeliveries:
 
     def __init__(self, path: Path, *, checkpoint_every: float = 1.0) -> None:
         self.path = path
+        # Called inside the accept transaction with the ids it stored: the queue writes huey's
+        # messages there too, so a delivery and its dispatch commit together (one commit a batch).
+        self.on_insert: Callable[[sqlite3.Connection, list[str]], None] | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -100,6 +103,8 @@ class SqliteDeliveries:
                     "INSERT INTO mlbot_deliveries (id, event, body, state, due, received, updated) VALUES "
                     + ",".join(["(?, ?, ?, 'queued', ?, ?, ?)"] * len(new)),
                     [v for d in new for v in (d.id, d.event, d.body, due, d.received_at or now, now)])
+                if self.on_insert is not None:
+                    self.on_insert(db, [d.id for d in new])
         inserted = {d.id for d in new}
         return [d.id in inserted and fresh[d.id] is d for d in deliveries]
 

@@ -27,7 +27,7 @@ def start_worker(url: str, workdir: Path, lease: float = 1.0, threads: int = 2) 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)  # huey's consumer stops gracefully on SIGINT
+        proc.send_signal(signal.SIGTERM)  # graceful: running jobs finish first
         try:
             proc.wait(20)
         except subprocess.TimeoutExpired:

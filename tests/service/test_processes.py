@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
+
 from bot.queue import open_queue
-from tests.service.conftest import MLBOT, wait_for
+from tests.service.conftest import MLBOT, SECRET, encode, headers, wait_for
 from tests.service.examples import example
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,3 +98,34 @@ def test_two_workers_on_redis_process_a_burst_of_500_exactly_once(redis_url, tmp
     assert sorted(d for _, d in processed) == sorted(f"burst-{i}" for i in range(500))
     assert {pid for pid, _ in processed} == {p.pid for p in workers}  # both workers took a share
     assert service.queue.counts() == {"queued": 0, "running": 0, "done": 500, "failed": 0, "dead": 0}
+
+
+def test_mlbot_serve_starts_answers_and_stops_on_sigterm(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLBOT_")}
+    env.update(MLBOT_WEBHOOK_SECRET=SECRET, MLBOT_QUEUE_URL=f"sqlite:///{tmp_path / 'queue.db'}",
+               MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    proc = subprocess.Popen([MLBOT, "serve", "--port", str(port), "--workers", "0"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def up() -> bool:
+            try:
+                return httpx.get(url + "/healthz").status_code == 200
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                return False
+
+        wait_for(up, timeout=60, what="mlbot serve to answer")
+        body = encode(example("ping"))
+        answer = httpx.post(url + "/webhook", content=body, headers=headers("ping", "serve-1", body))
+        assert answer.status_code == 200 and answer.json()["status"] == "queued"
+        assert httpx.get(url + "/readyz").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode in (0, -signal.SIGTERM), err  # uvicorn re-raises the signal once it has shut down
+    assert "Application shutdown complete." in err
+    assert "Traceback" not in err

@@ -53,6 +53,10 @@ else
   redis.call('zrem', KEYS[2], ARGV[1])
 end
 if ARGV[3] == 'dead' then redis.call('zadd', KEYS[4], ARGV[5], ARGV[1]) end
+if ARGV[3] == 'done' or ARGV[3] == 'failed' then
+  redis.call('hdel', KEYS[1], 'body')
+  redis.call('expire', KEYS[1], ARGV[7])
+end
 return 1
 """
 
@@ -69,8 +73,9 @@ return 0
 class RedisDeliveries:
     """`DeliveryStore` on Redis, every key under `prefix`."""
 
-    def __init__(self, url: str, prefix: str = "mlbot") -> None:
+    def __init__(self, url: str, prefix: str = "mlbot", *, keep_finished: float = 30 * 86400) -> None:
         self.client = redis.Redis.from_url(url)
+        self.keep_finished = keep_finished  # seconds a finished delivery's id still dedupes
         self.prefix = prefix
         self._accept = self.client.register_script(_ACCEPT)
         self._claim = self.client.register_script(_CLAIM)
@@ -103,7 +108,8 @@ class RedisDeliveries:
                due: float) -> bool:
         """Move a running delivery still held by `attempt` to `state`."""
         keys = [self._key(delivery_id), self._due_key, self._counts_key, self._dead_key]
-        return bool(self._settle(keys=keys, args=[delivery_id, attempt, state, error, now, due]))
+        return bool(self._settle(keys=keys, args=[delivery_id, attempt, state, error, now, due,
+                                                  int(self.keep_finished)]))
 
     def renew(self, held: Sequence[tuple[str, int]], lease_until: float) -> None:
         """Extend the leases of running deliveries still held by these (id, attempt) pairs."""

@@ -126,9 +126,11 @@ class SqliteDeliveries:
         """Move a running delivery still held by `attempt` to `state`."""
         with self._tx() as db:
             return db.execute(
-                "UPDATE mlbot_deliveries SET state=?, error=?, updated=?, due=?, lease=0"
+                # A finished delivery keeps its id (dedupe) and outcome, not its 25 KB body.
+                "UPDATE mlbot_deliveries SET state=?, error=?, updated=?, due=?, lease=0,"
+                " body=CASE WHEN ? IN ('done', 'failed') THEN X'' ELSE body END"
                 " WHERE id=? AND state='running' AND attempts=?",
-                (state, error, now, due, delivery_id, attempt),
+                (state, error, now, due, state, delivery_id, attempt),
             ).rowcount == 1
 
     def renew(self, held: Sequence[tuple[str, int]], lease_until: float) -> None:

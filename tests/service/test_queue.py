@@ -38,6 +38,15 @@ def test_enqueue_is_the_job_queue_port_and_dedupes_by_key(queue):
     assert queue.run_one("report-7") == "done"
     assert queue.run_one("report-7") is None  # done: a second message is harmless
     assert seen == [("report-7", "report", {"pr": 7})]
+    assert queue.accept([Delivery("report-7", "report", b"{}")]) == [False]  # still deduped when done
+    assert stored_body(queue, "report-7") in (b"", None)  # only the body of a finished job is dropped
+
+
+def stored_body(queue, delivery_id):
+    store = queue.store
+    if hasattr(store, "client"):
+        return store.client.hget(store._key(delivery_id), "body")
+    return store._db().execute("SELECT body FROM mlbot_deliveries WHERE id=?", (delivery_id,)).fetchone()[0]
 
 
 def test_unexpected_errors_are_retried_with_backoff_then_dead_lettered(queue):

@@ -27,10 +27,11 @@ _MIN_WRAP = 24  # narrower than this, a wrapped column is harder to read than a 
 def display_width(text: str) -> int:
     """The number of terminal cells `text` takes (wide emoji and CJK count two, marks zero)."""
     width = 0
-    for char in text:
+    for index, char in enumerate(text):
         if unicodedata.combining(char) or char in "\ufe0f\u200d":
             continue
-        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+        emoji = text[index + 1:index + 2] == "\ufe0f"  # VS16 asks for the two-cell emoji form
+        width += 2 if emoji or unicodedata.east_asian_width(char) in ("W", "F") else 1
     return width
 
 

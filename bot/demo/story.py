@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from bot.demo.terminal import fill, markdown_to_text, quote
+from bot.demo.terminal import brief, fill, markdown_to_text, quote
 from bot.errors import MlbotError
 from bot.mlflow_client.tracker import MlflowTracker
 from bot.report import marker
@@ -92,7 +92,7 @@ class Demo:
     def quote_bot(self, body: str, *, full: bool = True) -> None:
         text = markdown_to_text(body, width=self.options.width - 6)
         if not full or self.options.quiet:
-            text = text.split("\n", 1)[0]
+            text = brief(text)
         self.echo(quote(text))
 
     def expect(self, condition: bool, what: str) -> None:
@@ -230,15 +230,18 @@ class Demo:
     def improve(self) -> int:
         self.beat("2. PR #1 improves the model")
         number, sha = self.open_pull("bigger-forest", BETTER, "Bigger forest", gates="neutral")
-        self.say("The metrics are better, but the policy also asks for a review, so the gates wait "
-                 "(neutral, never red). rey approves:")
+        self.say("Every metric is better; the one gate left is the review the policy asks for, so the gates "
+                 "check waits (neutral, never red) and the report says what is missing. rey approves, and "
+                 "the bot updates the same comment:")
         self.approve(number)
+        self.quote_bot(self.report(number), full=False)
         checks = self.show_checks(sha)
         self.expect(checks["mlbot/gates"] == "success", "rey's approval turned PR #1's gates green")
         self.say("maya merges. At merge time the bot re-reads approvals, checks and production, "
                  "re-evaluates the gates and promotes:")
         self.merge(number)
         self.expect(self.production() == "2", "merging PR #1 promoted v2")
+        self.expect(bool(self.github.deployments(REPO)), "the promotion created a GitHub deployment")
         self.say("Production is v2: alias `production` moved in the MLflow registry, with a GitHub deployment "
                  "and git tags.")
         return number

@@ -148,6 +148,17 @@ def squeeze(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.split("\n"))).strip("\n")
 
 
+def brief(text: str) -> str:
+    """The first paragraph of rendered text; for a report, its headline and first paragraph."""
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    if not paragraphs:
+        return ""
+    head = paragraphs[0].split("\n")
+    if len(head) == 2 and set(head[1]) == {"═"}:
+        return "\n".join([head[0], *paragraphs[1:2]])
+    return paragraphs[0]
+
+
 def quote(text: str, prefix: str = "  │ ") -> str:
     """Indent every line of `text` under a bar, the way the demo quotes the bot."""
     return "\n".join(prefix + line if line else prefix.rstrip() for line in text.split("\n"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.demo.terminal import display_width, fill, markdown_to_text, quote
+from bot.demo.terminal import brief, display_width, fill, markdown_to_text, quote
 
 REPORT = """<!-- mlbot:report model=breast-cancer -->
 ## ❌ mlbot · breast&#45;cancer · blocked
@@ -103,3 +103,13 @@ def test_fill_keeps_indented_lines_copyable() -> None:
     command = "  $ mlbot train --project /a/very/long/path --repo acme/breast-cancer --sha " + "f" * 40
     assert fill(command, 40) == command
     assert fill("one two three four", 9) == "one two\nthree\nfour"
+
+
+def test_brief_keeps_a_reports_headline_and_sentence_or_a_replys_first_paragraph() -> None:
+    report = markdown_to_text(REPORT, width=100)
+    assert brief(report) == ("❌ mlbot · breast-cancer · blocked\n"
+                             "1 blocking gate(s) did not pass: roc_auc is not worse than production (fail).\n"
+                             "Candidate run 0ffaa4e9 at c635a31 on branch one|stump")
+    reply = markdown_to_text("I did not promote **m**: 1 gate failed.\n\n- roc_auc: fail")
+    assert brief(reply) == "I did not promote m: 1 gate failed."
+    assert brief("") == ""

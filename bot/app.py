@@ -116,6 +116,7 @@ def create_app(settings: Settings, *, queue: DurableQueue | None = None, router:
         try:
             yield
         finally:
+            gc.unfreeze()  # back to normal collection (matters to processes that build apps, like tests)
             batcher.stop()
             if consumer is not None:
                 await run_in_threadpool(consumer.stop, True)

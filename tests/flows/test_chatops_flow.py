@@ -14,6 +14,7 @@ def test_commands_are_authorized_live_answered_and_acknowledged(flow: Flow) -> N
     assert flow.check(sha, "mlbot/gates") == ("completed", "success")
 
     writer_promote = flow.say(number, "/promote", REVIEWER)
+    writer_rollback = flow.say(number, "/rollback v1", REVIEWER)
     outsider_promote = flow.say(number, "/promote", OUTSIDER)
     typo = flow.say(number, "/retrian", AUTHOR)
     fenced = flow.say(number, "Try this:\n```\n/retrain\n```\n", AUTHOR)
@@ -27,6 +28,7 @@ def test_commands_are_authorized_live_answered_and_acknowledged(flow: Flow) -> N
 
     assert said(REVIEWER, "I did not run `/promote`: /promote needs maintain or admin permission")
     assert said(REVIEWER, "(you have write)")
+    assert said(REVIEWER, "I did not run `/rollback`: /rollback needs maintain or admin permission")
     assert said(OUTSIDER, "I did not run `/promote`") and said(OUTSIDER, "(you have none)")
     assert said(AUTHOR, "did you mean `/retrain`?")
     assert said(OUTSIDER, "| `/promote [--force] [--reason TEXT]` |")
@@ -34,7 +36,7 @@ def test_commands_are_authorized_live_answered_and_acknowledged(flow: Flow) -> N
     assert said(OUTSIDER, "| `/ok-to-retrain` |")
     assert said(AUTHOR, "evil is not a parameter /retrain may change; allowed: n_estimators, max_depth, "
                         "min_samples_leaf")
-    for refused in (writer_promote, outsider_promote, typo, evil):
+    for refused in (writer_promote, writer_rollback, outsider_promote, typo, evil):
         assert flow.reactions(refused) == ["eyes", "confused"]
     assert flow.reactions(help_) == ["eyes", "rocket"]
     # a command in a code block does nothing, and neither does editing a comment into a command

@@ -4,8 +4,9 @@ Huey carries the work (its consumer threads, its schedule for retries, SQLite or
 our own deliveries record (`DeliveryStore`) carries the truth: a UNIQUE delivery id for dedupe,
 and the states queued → running → done | failed | dead. Huey removes a message before running
 it, so a worker killed mid-job would lose it; instead every running delivery holds a lease and
-the reaper re-dispatches deliveries whose lease expired. A huey message is only a hint: claiming
-the delivery is atomic, so duplicate messages are harmless.
+the reaper re-dispatches deliveries whose lease expired (live workers keep renewing theirs). A
+huey message is only a hint: claiming the delivery is atomic, so duplicate messages are harmless.
+On SQLite the messages are written in the same transaction as the deliveries they run.
 """
 
 from __future__ import annotations

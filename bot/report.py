@@ -36,6 +36,10 @@ COMMANDS = (
 )
 
 
+# Gates that wait on people or CI rather than judge the model: while only these block, the PR waits.
+WAITING_KINDS = frozenset({"review", "checks"})
+
+
 def marker(model: str) -> str:
     """The first line of the sticky comment, which finds it again."""
     return f"<!-- mlbot:report model={model} -->"
@@ -140,9 +144,11 @@ def headline(view: ReportView) -> tuple[str, str]:
     """The verdict word and one sentence explaining it."""
     ev = view.evaluation
     blocking = ev.blocking
+    names = ", ".join(f"{r.name} ({r.verdict})" for r in blocking[:3])
+    names += " …" if len(blocking) > 3 else ""
+    if blocking and all(r.kind in WAITING_KINDS for r in blocking):
+        return "waiting", f"The model passes its gates; still waiting for: {names}"
     if blocking:
-        names = ", ".join(f"{r.name} ({r.verdict})" for r in blocking[:3])
-        names += " …" if len(blocking) > 3 else ""
         return "blocked", f"{len(blocking)} blocking gate(s) did not pass: {names}"
     if view.comparison.first_promotion:
         return "first promotion", "There is no production model yet; the absolute gates pass"

@@ -21,12 +21,11 @@ from bot.handlers.state import (
 )
 from bot.paths import edited_policies
 from bot.ports import CheckConclusion, Context, PullRequest, TrainingJob, TrainingOutcome
-from bot.report import escape_md, marker, render_markdown, render_text
+from bot.report import WAITING_KINDS, escape_md, marker, render_markdown, render_text
 
 log = logging.getLogger("mlbot.reporting")
 
 PROMOTE_JOB = "mlbot.promote"
-WAITING_KINDS = frozenset({"review", "checks"})  # gates that wait on people or CI, not on the model
 
 
 def training_done(ctx: Context, job: TrainingJob, outcome: TrainingOutcome, details_url: str | None = None) -> None:

@@ -86,6 +86,17 @@ def test_marker_first_and_headline(kind: str, headline: str) -> None:
     assert "http://mlflow.example:5000/#/experiments/1/runs/c0ffee0000000000000000000000000a" in text
 
 
+def test_a_good_model_without_its_review_waits_instead_of_being_blocked() -> None:
+    good = _view("pass")
+    unreviewed = ReportView(good.comparison, evaluate(POLICY, good.comparison, GateContext(author="alice")))
+    text = render_markdown(unreviewed)
+    assert text.splitlines()[1] == "## ⏳ mlbot · breast-cancer · waiting"
+    assert "still waiting for: reviewed (fail)" in text
+    failing = _view("fail")
+    also_unreviewed = ReportView(failing.comparison, evaluate(POLICY, failing.comparison, GateContext(author="a")))
+    assert render_markdown(also_unreviewed).splitlines()[1] == "## ❌ mlbot · breast-cancer · blocked"
+
+
 def test_without_an_mlflow_url_the_run_ids_are_shown() -> None:
     view = _view("pass")
     text = render_markdown(ReportView(view.comparison, view.evaluation))

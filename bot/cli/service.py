@@ -16,6 +16,12 @@ def _logging() -> None:
     logging.getLogger("huey").setLevel(logging.WARNING)  # one line per task is noise; ours says more
 
 
+def _redacted(url: str) -> str:
+    """The queue address without a password (redis://:secret@host)."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.rpartition('@')[2]}" if "@" in rest else url
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -60,6 +66,8 @@ def worker(
     if threads < 1:
         raise UsageError("--workers must be at least 1")
     _logging()
+    logging.getLogger("mlbot.worker").info("processing %s with %d thread(s)", _redacted(settings.queue_url),
+                                           threads)
     attach_worker(queue, build_router(), github_forge(settings), settings.bot_login,
                   context_factory=context_factory(settings))  # the same ports as `mlbot serve`
     queue.start_reaper()

@@ -9,6 +9,12 @@ def test_commands_are_authorized_live_answered_and_acknowledged(flow: Flow) -> N
     number, sha = flow.open_pull("better-forest", BETTER)
     flow.github.set_role(REPO, OUTSIDER, None)
     flow.settle()
+    unreviewed = flow.say(number, "/promote", MAINTAINER)
+    flow.settle()
+    assert flow.reactions(unreviewed) == ["eyes", "confused"]
+    [refusal] = flow.replies(number, unreviewed)
+    assert "I did not promote" in refusal and "reviewed: fail" in refusal, "a /promote obeys the review gate"
+    assert flow.production() == "1"
     flow.github.review(REPO, number, REVIEWER, "APPROVED")
     flow.settle()
     assert flow.check(sha, "mlbot/gates") == ("completed", "success")

@@ -116,8 +116,8 @@ def test_the_demo_tells_the_whole_story_and_runs_again_without_cleanup(tmp_path:
     # PR #1: the sticky report, readable (a table of metrics and one of gates), then the promotion
     assert re.search(r"│ roc_auc ↑ +0\.\d{4} +0\.\d{4} +\+0\.\d{4}", pr1), pr1
     assert re.search(r"│ gate +verdict", pr1)
-    # the review gate blocks until rey approves; then the same comment says promotable
-    assert pr1.index("│ ❌ mlbot · breast-cancer · blocked") < pr1.index("│ ✅ mlbot · breast-cancer · promotable")
+    # the review gate holds it (waiting, not blocked) until rey approves; then the same comment says promotable
+    assert pr1.index("│ ⏳ mlbot · breast-cancer · waiting") < pr1.index("│ ✅ mlbot · breast-cancer · promotable")
     assert "✓ mlbot/gates: success" in pr1
     assert "│ 🚀 promoted breast-cancer v2 to production (was v1)." in pr1
     # PR #2: the report shows the regression, the gates fail, merging it promotes nothing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import replace
 
 from bot.assess import Assessment, assess, describe_gate
@@ -106,11 +107,29 @@ def publish_report(ctx: Context, pull: PullRequest, run_id: str) -> Assessment |
                   title="Policies or mlbot.yaml on the base branch are invalid",
                   summary=bullet_problems(error.problems))
         return None
-    assessment = judge(ctx, pull, run_id, settings)
-    view = replace(assessment.view, title=pull.title, branch=pull.head_ref)
-    ctx.forge.upsert_sticky_comment(pull.repo, pull.number, marker(settings.config.model), render_markdown(view))
-    complete_gates_check(ctx, pull, assessment)
+    with pull_lock(pull.repo, pull.number):
+        assessment = judge(ctx, pull, run_id, settings)
+        current = ctx.forge.get_pull(pull.repo, pull.number)
+        trained = assessment.comparison.candidate.sha
+        if current.state == "open" and trained and current.head_sha != trained:
+            log.info("not reporting run %s of %s: %s#%s moved on to %s", run_id, trained[:7], pull.repo,
+                     pull.number, current.head_sha[:7])
+            return None  # a newer commit's report must never be overwritten by an older run's
+        view = replace(assessment.view, title=current.title, branch=current.head_ref)
+        ctx.forge.upsert_sticky_comment(pull.repo, pull.number, marker(settings.config.model),
+                                        render_markdown(view))
+        complete_gates_check(ctx, current, assessment)
     return assessment
+
+
+_locks_guard = threading.Lock()
+_pull_locks: dict[tuple[str, int], threading.Lock] = {}
+
+
+def pull_lock(repo: str, number: int) -> threading.Lock:
+    """One writer at a time per pull request in this process: the sticky comment is find-then-write."""
+    with _locks_guard:
+        return _pull_locks.setdefault((repo.lower(), number), threading.Lock())
 
 
 def complete_gates_check(ctx: Context, pull: PullRequest, assessment: Assessment) -> None:

@@ -13,7 +13,7 @@ import base64
 import threading
 import urllib.parse
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast, get_args
 
 from github import Github
 from github.ContentFile import ContentFile
@@ -38,7 +38,9 @@ from bot.ports import (
     CheckRun,
     CheckStatus,
     Comment,
+    CommitComparison,
     CommitStatus,
+    CompareStatus,
     DeploymentState,
     Permission,
     PullRequest,
@@ -49,6 +51,7 @@ from bot.settings import Settings
 
 T = TypeVar("T")
 COMMENT_LIMIT = 65_536  # GitHub refuses longer comment bodies
+STATUSES: tuple[str, ...] = get_args(CompareStatus)
 
 
 class GitHubForge:
@@ -281,6 +284,14 @@ class GitHubForge:
             return [CommitStatus(context=str(s.context), state=str(s.state)) for s in combined.statuses]
         return self._call(repo, f"GET /repos/{repo}/commits/{sha}/status", fetch)
 
+    def compare(self, repo: str, base: str, head: str) -> CommitComparison:
+        """Compare two commits (GitHub's three-dot compare): does `head` contain `base`?"""
+        def fetch(gh: Github) -> CommitComparison:
+            # One page of commits is enough: only the counts and the status are read.
+            found = gh.get_repo(repo).compare(base, head, comparison_commits_per_page=1)
+            return _comparison(str(found.status), int(found.ahead_by), int(found.behind_by))
+        return self._call(repo, f"GET /repos/{repo}/compare/{base}...{head}", fetch)
+
     # --- actions, deployments, tags ---------------------------------------------------------
 
     def dispatch_workflow(self, repo: str, workflow: str, ref: str, inputs: Mapping[str, str]) -> None:
@@ -351,3 +362,10 @@ def _check_length(body: str, repo: str, number: int) -> None:
             f"The comment for {repo}#{number} is {len(body):,} characters, over GitHub's {COMMENT_LIMIT:,}",
             status=422, hint="fold long sections or truncate tables before posting",
         )
+
+
+def _comparison(status: str, ahead_by: int, behind_by: int) -> CommitComparison:
+    if status not in STATUSES:
+        raise ForgeError(f"GitHub compared two commits as {status!r}, which I do not know", status=200,
+                         hint="report this; GitHub's compare status should be ahead, behind, identical or diverged")
+    return CommitComparison(cast(CompareStatus, status), ahead_by, behind_by)

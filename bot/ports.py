@@ -18,6 +18,7 @@ CheckConclusion = Literal[
 ]
 Reaction = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
 DeploymentState = Literal["error", "failure", "inactive", "in_progress", "queued", "pending", "success"]
+CompareStatus = Literal["ahead", "behind", "identical", "diverged"]
 
 
 # --- GitHub ---------------------------------------------------------------------------------
@@ -83,6 +84,20 @@ class CheckOutput:
     text: str | None = None
 
 
+@dataclass(frozen=True)
+class CommitComparison:
+    """How `head` relates to `base` (GitHub compare): commits only in head (`ahead_by`) or only in base."""
+
+    status: CompareStatus
+    ahead_by: int
+    behind_by: int
+
+    @property
+    def head_contains_base(self) -> bool:
+        """Whether every commit of `base` is in `head` (head is base or descends from it)."""
+        return self.status in ("ahead", "identical")
+
+
 class Forge(Protocol):
     """What mlbot needs from GitHub (or the sandbox). Implemented by `github_client`."""
 
@@ -139,6 +154,10 @@ class Forge(Protocol):
     def list_check_runs(self, repo: str, sha: str) -> list[CheckRun]: ...
 
     def list_commit_statuses(self, repo: str, sha: str) -> list[CommitStatus]: ...
+
+    def compare(self, repo: str, base: str, head: str) -> CommitComparison:
+        """GET /repos/{repo}/compare/{base}...{head}: whether head contains base, and by how much."""
+        ...
 
     def permission(self, repo: str, login: str) -> Permission:
         """The user's real role (maintain and triage included), 'none' when not a collaborator."""

@@ -189,6 +189,11 @@ def merge_base(repo: Path, a: str, b: str) -> str | None:
     return git(repo, "merge-base", a, b, check=False).decode().strip() or None
 
 
+def commits_between(repo: Path, base: str, head: str) -> list[str]:
+    """The commits reachable from `head` but not from `base`, oldest first (`git rev-list base..head`)."""
+    return git(repo, "rev-list", "--reverse", f"{base}..{head}").decode().split()
+
+
 def changed_files(repo: Path, base: str, head: str) -> list[FileChange]:
     """Files changed on `head` since it forked from `base` (GitHub's three-dot diff)."""
     since = merge_base(repo, base, head) or base

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from bot.sandbox import gitops, payloads, payloads_ci
 from bot.sandbox.github import SandboxGitHub
 from bot.sandbox.http import Body, Github, User, Who, answer, paginate
+from bot.sandbox.payloads import JSON
 from bot.sandbox.state import ApiError
 
 router = APIRouter()
@@ -128,6 +129,35 @@ def combined_status(owner: str, name: str, ref: str, github: Github, who: Who) -
     sha = resolve(github, repo.full_name, ref)
     return answer(payloads_ci.combined_status(github.base_url, github.store, repo.full_name, sha,
                                               github.statuses(repo.full_name, sha)))
+
+
+@router.get("/repos/{owner}/{name}/compare/{basehead:path}")
+def compare(owner: str, name: str, basehead: str, request: Request, github: Github, who: Who) -> JSONResponse:
+    """GitHub's three-dot compare: what `head` has that `base` lacks, and the other way round."""
+    repo = github.visible_repo(f"{owner}/{name}", who.login)
+    base_ref, dots, head_ref = basehead.partition("...")
+    base = gitops.rev_parse(repo.path, base_ref) if dots else None
+    head = gitops.rev_parse(repo.path, head_ref) if dots else None
+    merge_base = gitops.merge_base(repo.path, base, head) if base and head else None
+    if base is None or head is None or merge_base is None:
+        raise ApiError(404, "Not Found")
+    ahead = gitops.commits_between(repo.path, base, head)
+    behind = len(gitops.commits_between(repo.path, head, base))
+    status = ("identical" if not ahead and not behind else "behind" if not ahead
+              else "ahead" if not behind else "diverged")
+    page, headers = paginate(request, ahead)
+
+    def commit(sha: str) -> JSON:
+        return payloads_ci.commit(github.base_url, github.store, repo.full_name, gitops.commit_info(repo.path, sha))
+
+    html = f"{github.base_url}/{repo.full_name}/compare/{basehead}"
+    return answer({"url": f"{github.base_url}/repos/{repo.full_name}/compare/{basehead}", "html_url": html,
+                   "permalink_url": f"{github.base_url}/{repo.full_name}/compare/{owner}:{base}...{owner}:{head}",
+                   "diff_url": f"{html}.diff", "patch_url": f"{html}.patch", "base_commit": commit(base),
+                   "merge_base_commit": commit(merge_base), "status": status, "ahead_by": len(ahead),
+                   "behind_by": behind, "total_commits": len(ahead), "commits": [commit(sha) for sha in page],
+                   "files": [payloads_ci.diff_entry(github.base_url, repo.full_name, head, change)
+                             for change in gitops.changed_files(repo.path, base, head)]}, headers=headers)
 
 
 @router.get("/repos/{owner}/{name}/commits/{ref:path}")

@@ -24,8 +24,10 @@ from tests.sandbox import schemas
 from tests.sandbox.conftest import REPO
 
 # GitHub still serves this legacy spelling of "list statuses for a ref" (PyGithub's Commit uses it).
+# The description also keeps a deprecated `compare/{base}...{head}` spelling of `compare/{basehead}`.
 ALIASES = {("get", re.compile(r"^/repos/[^/]+/[^/]+/statuses/[^/]+$")):
-           "/repos/{owner}/{repo}/commits/{ref}/statuses"}
+           "/repos/{owner}/{repo}/commits/{ref}/statuses",
+           ("get", re.compile(r"^/repos/[^/]+/[^/]+/compare/[^/]+$")): "/repos/{owner}/{repo}/compare/{basehead}"}
 
 MUST_COVER = {
     ("get", "/repos/{owner}/{repo}"), ("get", "/repos/{owner}/{repo}/contents/{path}"),
@@ -55,7 +57,7 @@ MUST_COVER = {
     ("get", "/repos/{owner}/{repo}/git/blobs/{file_sha}"),
     ("get", "/repos/{owner}/{repo}/git/tags/{tag_sha}"),
     ("put", "/repos/{owner}/{repo}/contents/{path}"),
-    ("get", "/repos/{owner}/{repo}/installation"),
+    ("get", "/repos/{owner}/{repo}/installation"), ("get", "/repos/{owner}/{repo}/compare/{basehead}"),
     ("post", "/app/installations/{installation_id}/access_tokens"),
 }
 MUST_EMIT = {("ping", None), ("pull_request", "opened"), ("pull_request", "synchronize"),
@@ -124,6 +126,7 @@ def _drive_flow(sandbox: SandboxServer, client: Callable[..., Github]) -> None:
     assert [r.state for r in repo.get_pull(pr.number).get_reviews()] == ["APPROVED"]
     assert client("mona").get_repo(REPO).get_pull(pr.number).merge().merged
     main = repo.get_branch("main").commit.sha
+    assert repo.compare(head, main).status == "ahead"
     deployment = repo.create_deployment(ref=main, environment="production", description="churn v2",
                                         payload={"model": "churn", "version": "2"}, required_contexts=[],
                                         auto_merge=False)

@@ -58,9 +58,13 @@ def train_pull_request(event: Event, ctx: Context) -> None:
 
 def start_training(
     ctx: Context, pull: PullRequest, *, trigger: str, params: dict[str, Any] | None = None,
-    sha: str | None = None,
+    sha: str | None = None, production: str | None = None,
 ) -> str:
-    """Queue or dispatch training of `pull` (or of `sha`, e.g. a merge commit); return what happened."""
+    """Queue or dispatch training of `pull` (or of `sha`, e.g. a merge commit); return what happened.
+
+    `production` is the version the training will be scored against: a merge commit trained again
+    after production moved is a new job, not a duplicate of the first.
+    """
     sha = sha or pull.head_sha
     try:
         settings = read_settings(ctx.forge, pull.repo, pull.base_sha or pull.base_ref)
@@ -89,7 +93,7 @@ def start_training(
     job = TrainingJob(repo=pull.repo, sha=sha, pr=pull.number, branch=pull.head_ref, trigger=trigger,
                       params=dict(params or {}), default_branch=ctx.forge.default_branch(pull.repo),
                       workflow=config.ci.workflow)
-    return dispatch(ctx, job, settings)
+    return dispatch(ctx, job, settings, production=production)
 
 
 def wait_for_approval(ctx: Context, pull: PullRequest, sha: str, reason: str) -> None:
@@ -102,12 +106,13 @@ def wait_for_approval(ctx: Context, pull: PullRequest, sha: str, reason: str) ->
         ctx.forge.create_comment(pull.repo, pull.number, f"{marker}\n{reason}")
 
 
-def dispatch(ctx: Context, job: TrainingJob, settings: RepoSettings) -> str:
-    """Hand `job` to the configured runner; a duplicate (same sha and params) is not trained twice."""
+def dispatch(ctx: Context, job: TrainingJob, settings: RepoSettings, *, production: str | None = None) -> str:
+    """Hand `job` to the configured runner; a duplicate (same sha, params and production) is not trained twice."""
     kind = settings.config.ci.runner
     if kind == "local":
         payload = asdict(job)
-        if not ctx.queue.enqueue(TRAIN_JOB, payload, key=job_key("train", job.repo, job.sha, job.params)):
+        key = job_key("train", job.repo, job.sha, job.params) + (f":v{production}" if production else "")
+        if not ctx.queue.enqueue(TRAIN_JOB, payload, key=key):
             return f"{job.sha[:7]} with these parameters was already queued or trained; see the report"
         set_check(ctx.forge, job.repo, job.sha, TRAIN_CHECK, status="queued", title="Training queued",
                   summary=f"Training of {job.sha[:7]} is queued on the local runner.")

@@ -20,20 +20,38 @@ def pull(flow: Flow, branch: str, text: str) -> tuple[int, str]:
     return flow.github.open_pull(REPO, branch, "main", branch, "alice"), sha
 
 
-def test_merges_promote_in_order_and_a_replayed_merge_changes_nothing(flow: Flow) -> None:
-    # main moves on without retraining (production stays v1); each PR then changes one parameter
+def two_approved_pulls(flow: Flow) -> tuple[tuple[int, str], tuple[int, str]]:
+    """Two approved PRs changing one parameter each of main, which moved on without retraining (v1 stays)."""
     flow.github.push_commit(REPO, "main", {"mlbot.yaml": config(10, 2)}, "Ten trees", author=MAINTAINER)
-    more, more_sha = pull(flow, "more-trees", config(60, 2))
-    deeper, deeper_sha = pull(flow, "deeper-trees", config(10, None))
+    more, deeper = pull(flow, "more-trees", config(60, 2)), pull(flow, "deeper-trees", config(10, None))
     flow.settle()
-    for number in (more, deeper):
+    for number, _ in (more, deeper):
         flow.github.review(REPO, number, REVIEWER, "APPROVED")
     flow.settle()
-    assert flow.check(more_sha, "mlbot/gates") == ("completed", "success")
-    assert flow.check(deeper_sha, "mlbot/gates") == ("completed", "success")
+    for _, sha in (more, deeper):
+        assert flow.check(sha, "mlbot/gates") == ("completed", "success")
+    return more, deeper
 
-    # The second merge comes once the first is decided. (Two promotion jobs running at the same time
-    # are not ordered yet: see docs/readme/lifecycle.md, "Known limits".)
+
+def promoted(flow: Flow) -> list[tuple[int | None, str | None]]:
+    """(pr, sha) of every promotion after the baseline, in ledger order."""
+    return [(e.pr, e.sha) for e in flow.tracker.history("breast-cancer")[1:] if e.action == "promote"]
+
+
+def assert_production_is_the_merge(flow: Flow, merge_sha: str) -> None:
+    """Production is the last promotion: the merge commit, trained as merged, judged against what it replaced."""
+    last = flow.tracker.history("breast-cancer")[-1]
+    assert last.action == "promote" and last.sha == merge_sha and flow.production() == last.version
+    run = flow.tracker.load_run_record(last.run_id or "")
+    assert run.tags["mlbot.trigger"] == "merge" and run.tags["mlbot.sha"] == merge_sha
+    assert run.tags["mlbot.baseline_version"] == last.previous
+    assert (run.params["n_estimators"], run.params["max_depth"]) == ("60", "None"), "both changes"
+
+
+def test_merges_promote_in_order_and_a_replayed_merge_changes_nothing(flow: Flow) -> None:
+    (more, more_sha), (deeper, _) = two_approved_pulls(flow)
+
+    # The second merge comes once the first is decided (merges arriving together: the tests below).
     first_merge = flow.github.merge(REPO, more, by=MAINTAINER)
     flow.settle()
     assert flow.production() == "2"
@@ -65,3 +83,38 @@ def test_merges_promote_in_order_and_a_replayed_merge_changes_nothing(flow: Flow
     assert len(flow.tracker.history("breast-cancer")) == len(history)
     assert len(flow.github.deployments(REPO)) == 2
     assert {n: flow.bot_comments(n) for n in (more, deeper)} == before
+
+
+def test_two_merges_arriving_together_end_at_the_last_merge(flow: Flow) -> None:
+    (more, more_sha), (deeper, deeper_sha) = two_approved_pulls(flow)
+    flow.github.merge(REPO, more, by=MAINTAINER)
+    second_merge = flow.github.merge(REPO, deeper, by=MAINTAINER)
+    flow.settle()  # both promotion jobs ran on the two worker threads, in either order
+
+    assert_production_is_the_merge(flow, second_merge)
+    # the first PR's head (the merge added nothing to it) may have been promoted first; never after the
+    # second merge, and never the second PR's head, which lacks the first PR's change
+    assert promoted(flow) in ([(more, more_sha), (deeper, second_merge)], [(deeper, second_merge)])
+    assert deeper_sha not in {e.sha for e in flow.tracker.history("breast-cancer")}
+
+
+def test_the_later_merge_decided_first_makes_the_earlier_one_stand_down(flow: Flow) -> None:
+    (more, more_sha), (deeper, _) = two_approved_pulls(flow)
+    flow.github.configure_webhook(None, flow.stack.secret)  # hold both merge webhooks ...
+    flow.github.merge(REPO, more, by=MAINTAINER)
+    second_merge = flow.github.merge(REPO, deeper, by=MAINTAINER)
+    flow.github.sender.wait_idle()
+    flow.github.configure_webhook(f"{flow.stack.bot_url}/webhook", flow.stack.secret)
+    first, second = [d for d in flow.github.deliveries("pull_request") if d.action == "closed"]
+    flow.github.sender.redeliver(second.id)  # ... and let the bot see them in the wrong order
+    flow.settle()
+
+    assert_production_is_the_merge(flow, second_merge)
+    assert promoted(flow) == [(deeper, second_merge)]
+    assert any(c.startswith("Not promoted yet: main had other changes when") and second_merge[:7] in c
+               for c in flow.bot_comments(deeper))
+    flow.github.sender.redeliver(first.id)
+    flow.settle()
+    assert promoted(flow) == [(deeper, second_merge)], "the earlier merge must not replace the later one"
+    assert f"I did not promote {more_sha[:7]}: production **breast-cancer** v2 was trained on " \
+        f"{second_merge[:7]}, which already contains it (a later merge got there first)." in flow.bot_comments(more)

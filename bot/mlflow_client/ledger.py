@@ -68,8 +68,8 @@ def next_entry(entries: list[LedgerEntry], entry: LedgerEntry) -> LedgerEntry:
 def production_stack(entries: Iterable[LedgerEntry]) -> list[str]:
     """Replay the ledger into the versions a rollback walks back through, current last.
 
-    A promotion pushes its version; a rollback drops the version it left and returns to its
-    target (cutting everything promoted after the target, which those rollbacks undid).
+    A promotion pushes its version; a rollback to a version on the stack cuts everything above it;
+    a rollback `--to` a version an earlier rollback undid pushes it, keeping the one it left below.
     """
     stack: list[str] = []
     for entry in entries:
@@ -77,13 +77,10 @@ def production_stack(entries: Iterable[LedgerEntry]) -> list[str]:
             if entry.version in stack:
                 stack.remove(entry.version)
             stack.append(entry.version)
-        else:
-            if entry.previous in stack:
-                stack.remove(entry.previous)
-            if entry.version in stack:
-                del stack[stack.index(entry.version) + 1:]
-            else:
-                stack.append(entry.version)
+        elif entry.version in stack:  # back to an earlier version: undo everything promoted after it
+            del stack[stack.index(entry.version) + 1:]
+        else:  # `--to` a version an earlier rollback undid: the one it left stays the way back
+            stack.append(entry.version)
     return stack
 
 

@@ -36,8 +36,10 @@ def test_round_trip_and_order_skip_damaged_entries() -> None:
     ([("promote", "1", None), ("promote", "2", "1"), ("promote", "3", "2"), ("rollback", "1", "3")], ["1"]),
     # re-promoting an old version moves it to the top instead of duplicating it
     ([("promote", "1", None), ("promote", "2", "1"), ("promote", "1", "2")], ["2", "1"]),
-    # rolling back to a version that a previous rollback dropped brings it back
-    ([("promote", "1", None), ("promote", "2", "1"), ("rollback", "1", "2"), ("rollback", "2", "1")], ["2"]),
+    # rolling back --to a version that a previous rollback dropped brings it back, and the version it
+    # left stays below it: a plain rollback afterwards returns there instead of finding nothing
+    ([("promote", "1", None), ("promote", "2", "1"), ("rollback", "1", "2"), ("rollback", "2", "1")],
+     ["1", "2"]),
 ])
 def test_production_stack(moves: list[tuple[str, str, str | None]], stack: list[str]) -> None:
     entries = [entry(i + 1, *move) for i, move in enumerate(moves)]

@@ -347,7 +347,8 @@ class Tracker(Protocol):
         ...
 
     def rollback(
-        self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production"
+        self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production",
+        pr: int | None = None,
     ) -> Promotion: ...
 
     def history(self, model: str) -> list[LedgerEntry]:

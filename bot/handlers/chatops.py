@@ -140,7 +140,7 @@ def rollback(ctx: Context, pull: PullRequest, settings: RepoSettings, command: P
     config = settings.config
     to = str(command.version) if command.version is not None else None
     promotion = ctx.tracker.rollback(config.model, by=by, reason=command.reason or f"/rollback on #{pull.number}",
-                                     to=to, alias=config.promote.alias)
+                                     to=to, alias=config.promote.alias, pr=pull.number)
     if not promotion.changed:
         return Reply(True, f"`/rollback`: v{promotion.version} already is production; nothing moved.")
     ref = promotion.entry.sha if promotion.entry and promotion.entry.sha else pull.base_sha

@@ -234,7 +234,8 @@ class Registry:
             return Promotion(model, alias, version, current, changed=True, entry=entry)
 
     def rollback(
-        self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production"
+        self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production",
+        pr: int | None = None,
     ) -> Promotion:
         """Move `alias` back to the previously promoted version, or to `to` if it was promoted before."""
         if not reason.strip():
@@ -260,7 +261,7 @@ class Registry:
             target_ref = self.version(model, target)
             entry = self._append(model, LedgerEntry(
                 seq=0, action="rollback", model=model, version=target, previous=current, at=at, by=by,
-                reason=reason, sha=target_ref.sha, run_id=target_ref.run_id,
+                reason=reason, sha=target_ref.sha, run_id=target_ref.run_id, pr=pr,
             ))
             stack = ledger.production_stack([*entries, entry])
             self._set_previous(model, stack[-2] if len(stack) >= 2 else None)

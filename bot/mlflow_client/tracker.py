@@ -77,10 +77,11 @@ class MlflowTracker:
                                          note=note)
 
     def rollback(
-        self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production"
+        self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production",
+        pr: int | None = None,
     ) -> Promotion:
         with tracker_errors(self.tracking_uri, f"roll back {model}"):
-            return self.registry.rollback(model, by=by, reason=reason, to=to, alias=alias)
+            return self.registry.rollback(model, by=by, reason=reason, to=to, alias=alias, pr=pr)
 
     def history(self, model: str) -> list[LedgerEntry]:
         with tracker_errors(self.tracking_uri, f"read the ledger of {model}"):

@@ -63,7 +63,8 @@ def test_commands_are_authorized_live_answered_and_acknowledged(flow: Flow) -> N
     assert flow.production() == "1"
     assert flow.reactions(rollback) == ["eyes", "rocket"]
     assert any("production is v1 again (was v2)" in r for r in flow.replies(number, rollback))
-    assert [e.action for e in flow.tracker.history("breast-cancer")][-2:] == ["promote", "rollback"]
+    assert [(e.action, e.pr) for e in flow.tracker.history("breast-cancer")][-2:] == [
+        ("promote", number), ("rollback", number)]
 
     first = flow.say(number, "/retrain max_depth=3", AUTHOR)
     second = flow.say(number, "/retrain max_depth=3", REVIEWER)

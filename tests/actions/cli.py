@@ -1,18 +1,13 @@
-"""Run the `mlbot` CLI in-process through its error boundary."""
+"""Run the `mlbot` CLI in-process through its error boundary (the shared helper, as a 3-tuple)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.cli import main
+from tests.cli import run_mlbot
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     """Return the exit code, stdout and stderr of `mlbot ARGV`."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    result = run_mlbot(capsys, *argv)
+    return result.code, result.out, result.err

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from mlflow import MlflowClient
 from sklearn.linear_model import LogisticRegression
 
 from bot.mlflow_client.registry import Registry
+from tests.cli import CliResult, run_mlbot
 
 MODEL = "bc"
 LogRun = Callable[..., str]
@@ -87,37 +88,14 @@ gates:
 """
 
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def run_id(self) -> str:
-        return next(line.split("=", 1)[1] for line in self.out.splitlines() if line.startswith("run_id="))
-
-
+Result = CliResult
 Cli = Callable[..., Result]
 
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], tracking_uri: str) -> Cli:
     """Run `mlbot ARGS` in this process through the real boundary; return exit code and output."""
-    from bot.cli import main
-
-    capsys.readouterr()
-
-    def run(*args: str) -> Result:
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as done:
-            code = int(done.code or 0)
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
+    return functools.partial(run_mlbot, capsys)
 
 
 @pytest.fixture

@@ -2,50 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from tests.cli import CliResult, run_mlbot
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@dataclass(frozen=True)
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def run_id(self) -> str:
-        lines = [line for line in self.out.splitlines() if line.startswith("run_id=")]
-        assert lines, f"no run_id line in:\n{self.out}\n{self.err}"
-        return lines[-1].removeprefix("run_id=")
-
-
+Outcome = CliResult
 Cli = Callable[..., Outcome]
 
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
     """Run `mlbot ARGS...` in this process, as a user would see it: exit code, stdout, stderr."""
-
-    def run(*argv: str) -> Outcome:
-        capsys.readouterr()
-        try:
-            main(list(argv))
-            code = 0
-        except SystemExit as done:
-            code = int(done.code or 0)
-        captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
-
-    return run
+    return functools.partial(run_mlbot, capsys)
 
 
 def copy_example(name: str, destination: Path) -> Path:

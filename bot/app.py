@@ -21,11 +21,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from bot.composition import queue_from_settings
 from bot.errors import UsageError
 from bot.events import FORM_TYPE, JSON_TYPE, MalformedDelivery, decode_body, media_type, parse_json
 from bot.events import verify_signature as signature_ok
 from bot.handlers import Router, build_router
-from bot.queue import Delivery, DurableQueue, open_queue
+from bot.queue import Delivery, DurableQueue
 from bot.queue.batch import AcceptBatcher, Result
 from bot.settings import Settings
 from bot.telemetry import Telemetry
@@ -83,9 +84,7 @@ def create_app(settings: Settings, *, queue: DurableQueue | None = None, router:
         ports = ports_from_settings(settings)
     state: dict[str, Any] = {}
     # Opened here, not in the lifespan, so a bad MLBOT_QUEUE_URL is a one-line error before serving.
-    durable = queue or open_queue(settings.queue_url, lease_seconds=settings.queue_lease_seconds,
-                                  max_attempts=settings.queue_max_attempts,
-                                  retry_delay=settings.queue_retry_delay)
+    durable = queue or queue_from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.ports import Context, JobQueue, Runner
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.queue import DurableQueue
 
 
 def absolute_tracking_uri(uri: str) -> str:
@@ -38,3 +42,11 @@ def context_factory(settings: Settings) -> Callable[[JobQueue], Context]:
                        runners=runners, mlflow_url=settings.mlflow_ui_url)
 
     return build
+
+
+def queue_from_settings(settings: Settings) -> DurableQueue:
+    """Open the durable queue at `MLBOT_QUEUE_URL` with the configured lease, attempts and backoff."""
+    from bot.queue import open_queue
+
+    return open_queue(settings.queue_url, lease_seconds=settings.queue_lease_seconds,
+                      max_attempts=settings.queue_max_attempts, retry_delay=settings.queue_retry_delay)

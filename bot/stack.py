@@ -17,7 +17,8 @@ from typing import Any
 
 import uvicorn
 
-from bot.composition import context_factory
+from bot.composition import context_factory, queue_from_settings
+from bot.queue import DurableQueue
 from bot.sandbox.server import SandboxServer
 from bot.settings import Settings
 
@@ -37,6 +38,7 @@ class LocalStack:
         self.overrides = settings_overrides or {}
         self.sandbox: SandboxServer | None = None
         self.settings: Settings | None = None
+        self.queue: DurableQueue | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.bot_url = ""
@@ -65,7 +67,8 @@ class LocalStack:
             clone_url=str(self.workdir / "sandbox" / "repos") + "/{repo}.git", queue_workers=self.workers,
             **self.overrides,
         )
-        app = create_app(self.settings, context_factory=context_factory(self.settings))
+        self.queue = queue_from_settings(self.settings)  # ours: `settle` reads its counts, `stop` closes it
+        app = create_app(self.settings, queue=self.queue, context_factory=context_factory(self.settings))
         config = uvicorn.Config(app, log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
@@ -80,14 +83,8 @@ class LocalStack:
 
     def queue_busy(self) -> int:
         """How many accepted deliveries and jobs are not finished yet (queued, running, retrying)."""
-        from bot.queue import open_queue
-
-        assert self.settings is not None
-        queue = open_queue(self.settings.queue_url)
-        try:
-            counts = queue.counts()
-        finally:
-            queue.close()
+        assert self.queue is not None, "start the stack first"
+        counts = self.queue.counts()
         return counts.get("queued", 0) + counts.get("running", 0)
 
     def settle(self, timeout: float = 180.0) -> None:
@@ -110,6 +107,9 @@ class LocalStack:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(timeout=60)
+        if self.queue is not None:
+            self.queue.close()
+            self.queue = None
         if self.sandbox is not None:
             with contextlib.suppress(Exception):
                 self.sandbox.stop()

@@ -47,14 +47,12 @@ def worker(
         "--dead-letters", help="List the deliveries that kept failing, then exit.")] = False,
 ) -> None:
     """Process queued deliveries (scale out with several of these on a Redis queue)."""
-    from bot.composition import context_factory
+    from bot.composition import context_factory, queue_from_settings
     from bot.handlers import build_router
-    from bot.queue import open_queue
     from bot.worker import attach_worker, github_forge
 
     settings = load_settings()
-    queue = open_queue(settings.queue_url, lease_seconds=settings.queue_lease_seconds,
-                       max_attempts=settings.queue_max_attempts, retry_delay=settings.queue_retry_delay)
+    queue = queue_from_settings(settings)
     if dead_letters:
         letters = queue.dead_letters(100)
         for letter in letters:

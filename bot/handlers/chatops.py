@@ -148,11 +148,7 @@ def rollback(ctx: Context, pull: PullRequest, settings: RepoSettings, command: P
     return Reply(True, f"`/rollback`: production is v{promotion.version} again (was v{promotion.previous}).")
 
 
-def help_(ctx: Context, pull: PullRequest, settings: RepoSettings, command: ParsedCommand, by: str) -> Reply:
-    return Reply(True, render_help())
-
-
 VERBS = {
     "retrain": retrain, "ok-to-retrain": ok_to_retrain, "report": report, "gates": gates,
-    "promote": promote, "rollback": rollback, "help": help_,
+    "promote": promote, "rollback": rollback,  # /help is answered before any of these is looked up
 }

@@ -24,12 +24,13 @@ from bot.handlers.state import (
     NotConfigured,
     RepoSettings,
     approvals,
+    bot_comments,
     bullet_problems,
     read_settings,
     set_check,
 )
 from bot.paths import needs_retraining
-from bot.ports import Context, PullRequest, TrainingJob, TrainingOutcome
+from bot.ports import Comment, Context, PullRequest, TrainingJob, TrainingOutcome
 
 log = logging.getLogger("mlbot.lifecycle")
 router = Router()
@@ -85,10 +86,11 @@ def start_training(
             return "no file in ci.paths changed"
     if trigger != "merge":
         author_role = ctx.forge.permission(pull.repo, pull.author)
+        said = bot_comments(ctx.forge, pull, ctx.bot_login)
         trust = decide_trust(repo=pull.repo, head_sha=sha, author=pull.author, author_permission=author_role,
-                             from_fork=pull.from_fork, approvals=approvals(ctx.forge, pull, ctx.bot_login))
+                             from_fork=pull.from_fork, approvals=approvals(said))
         if not trust.trusted:
-            wait_for_approval(ctx, pull, sha, trust.reason)
+            wait_for_approval(ctx, pull, sha, trust.reason, said)
             return trust.reason
     job = TrainingJob(repo=pull.repo, sha=sha, pr=pull.number, branch=pull.head_ref, trigger=trigger,
                       params=dict(params or {}), default_branch=ctx.forge.default_branch(pull.repo),
@@ -96,13 +98,12 @@ def start_training(
     return dispatch(ctx, job, settings, production=production)
 
 
-def wait_for_approval(ctx: Context, pull: PullRequest, sha: str, reason: str) -> None:
+def wait_for_approval(ctx: Context, pull: PullRequest, sha: str, reason: str, said: list[Comment]) -> None:
     """Neutral check (never failure) and one comment per head sha asking for /ok-to-retrain."""
     set_check(ctx.forge, pull.repo, sha, TRAIN_CHECK, status="completed", conclusion="neutral",
               title="Waiting for approval", summary=reason)
     marker = WAITING.format(sha=sha)
-    if not any(marker in c.body for c in ctx.forge.list_comments(pull.repo, pull.number)
-               if c.author.lower() == ctx.bot_login.lower()):
+    if not any(marker in c.body for c in said):
         ctx.forge.create_comment(pull.repo, pull.number, f"{marker}\n{reason}")
 
 

@@ -13,7 +13,6 @@ A redelivered merge changes nothing: the job is keyed on the merge, and the regi
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from bot.assess import describe_gate
@@ -28,6 +27,7 @@ from bot.handlers.state import (
     NotConfigured,
     RepoSettings,
     find_check,
+    keyed_lock,
     read_settings,
 )
 from bot.ports import Context, ModelVersionRef, Promotion, PullRequest, Tracker
@@ -70,7 +70,7 @@ def promote_merged(event: Event, ctx: Context) -> None:
         return
     # Two merges arriving together must not judge and promote interleaved: one decision per repository
     # at a time in this process (the registry's own lock and stale check cover other processes).
-    with repo_lock(pull.repo):
+    with keyed_lock("repo", pull.repo.lower()):
         decide(ctx, pull, settings, job, ctx.tracker)
 
 
@@ -141,16 +141,6 @@ def superseded_by(
         if error.status == 404:  # production came from a commit this repository does not have
             return None
         raise
-
-
-_locks_guard = threading.Lock()
-_repo_locks: dict[str, threading.Lock] = {}
-
-
-def repo_lock(repo: str) -> threading.Lock:
-    """One promotion decision at a time per repository in this process."""
-    with _locks_guard:
-        return _repo_locks.setdefault(repo.lower(), threading.Lock())
 
 
 def reevaluate(ctx: Context, pull: PullRequest, why: str, production: str | None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import replace
 
 from bot.assess import Assessment, assess, describe_gate
@@ -17,6 +16,7 @@ from bot.handlers.state import (
     RepoSettings,
     bullet_problems,
     gate_context,
+    keyed_lock,
     read_settings,
     set_check,
 )
@@ -96,18 +96,25 @@ def judge(ctx: Context, pull: PullRequest, run_id: str, settings: RepoSettings) 
                   policy_source=f"{pull.base_ref} ({settings.ref[:7]})")
 
 
-def publish_report(ctx: Context, pull: PullRequest, run_id: str) -> Assessment | None:
-    """Compare, evaluate the gates, upsert the sticky comment and complete `mlbot/gates`."""
-    try:
-        settings = read_settings(ctx.forge, pull.repo, pull.base_sha or pull.base_ref)
-    except NotConfigured:
-        return None
-    except ConfigError as error:
-        set_check(ctx.forge, pull.repo, pull.head_sha, GATES_CHECK, status="completed", conclusion="failure",
-                  title="Policies or mlbot.yaml on the base branch are invalid",
-                  summary=bullet_problems(error.problems))
-        return None
-    with pull_lock(pull.repo, pull.number):
+def publish_report(ctx: Context, pull: PullRequest, run_id: str,
+                   settings: RepoSettings | None = None) -> Assessment | None:
+    """Compare, evaluate the gates, upsert the sticky comment and complete `mlbot/gates`.
+
+    `settings` are the base branch's, read here unless the caller already has them. None when there
+    is nothing to report: no or invalid configuration (said in the check), or the PR moved on.
+    """
+    if settings is None:
+        try:
+            settings = read_settings(ctx.forge, pull.repo, pull.base_sha or pull.base_ref)
+        except NotConfigured:
+            return None
+        except ConfigError as error:
+            set_check(ctx.forge, pull.repo, pull.head_sha, GATES_CHECK, status="completed", conclusion="failure",
+                      title="Policies or mlbot.yaml on the base branch are invalid",
+                      summary=bullet_problems(error.problems))
+            return None
+    # the sticky comment is find-then-write: one writer per pull request in this process
+    with keyed_lock("pull", pull.repo.lower(), pull.number):
         assessment = judge(ctx, pull, run_id, settings)
         current = ctx.forge.get_pull(pull.repo, pull.number)
         trained = assessment.comparison.candidate.sha
@@ -120,16 +127,6 @@ def publish_report(ctx: Context, pull: PullRequest, run_id: str) -> Assessment |
                                         render_markdown(view))
         complete_gates_check(ctx, current, assessment)
     return assessment
-
-
-_locks_guard = threading.Lock()
-_pull_locks: dict[tuple[str, int], threading.Lock] = {}
-
-
-def pull_lock(repo: str, number: int) -> threading.Lock:
-    """One writer at a time per pull request in this process: the sticky comment is find-then-write."""
-    with _locks_guard:
-        return _pull_locks.setdefault((repo.lower(), number), threading.Lock())
 
 
 def complete_gates_check(ctx: Context, pull: PullRequest, assessment: Assessment) -> None:
@@ -167,4 +164,4 @@ def review_changed(event: Event, ctx: Context) -> None:
         return
     run_id = ctx.tracker.find_run(settings.config.experiment_name, pull.head_sha)
     if run_id is not None:
-        publish_report(ctx, pull, run_id)
+        publish_report(ctx, pull, run_id, settings)

@@ -7,6 +7,7 @@ neither loosen its own gates (they come from the base branch) nor rely on stale 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ from bot.authz import Approval, review_facts
 from bot.errors import ConfigError, Problem
 from bot.gates import GateContext
 from bot.paths import CONFIG_FILE, POLICIES_DIR
-from bot.ports import CheckConclusion, CheckOutput, CheckRun, CheckStatus, Forge, PullRequest
+from bot.ports import CheckConclusion, CheckOutput, CheckRun, CheckStatus, Comment, Forge, PullRequest
 from bot.project import ProjectConfig, parse_project
 
 TRAIN_CHECK = "mlbot/train"
@@ -74,14 +75,14 @@ def approval_marker(sha: str, login: str) -> str:
     return f"<!-- mlbot:ok-to-retrain sha={sha} by={login} -->"
 
 
-def approvals(forge: Forge, pull: PullRequest, bot_login: str) -> list[Approval]:
-    """The /ok-to-retrain approvals the bot recorded on this PR (only its own comments count)."""
-    found: list[Approval] = []
-    for comment in forge.list_comments(pull.repo, pull.number):
-        if comment.author.lower() != bot_login.lower():
-            continue
-        found.extend(Approval(sha=m.group(1), approver=m.group(2)) for m in APPROVAL.finditer(comment.body))
-    return found
+def bot_comments(forge: Forge, pull: PullRequest, bot_login: str) -> list[Comment]:
+    """The bot's own comments on the PR: only they carry markers that count."""
+    return [c for c in forge.list_comments(pull.repo, pull.number) if c.author.lower() == bot_login.lower()]
+
+
+def approvals(comments: Iterable[Comment]) -> list[Approval]:
+    """The /ok-to-retrain approvals recorded in the bot's comments."""
+    return [Approval(sha=m.group(1), approver=m.group(2)) for c in comments for m in APPROVAL.finditer(c.body)]
 
 
 def find_check(forge: Forge, repo: str, sha: str, name: str) -> CheckRun | None:
@@ -109,3 +110,13 @@ def set_check(
 def bullet_problems(problems: Iterable[Problem]) -> str:
     """Markdown bullets, one per problem."""
     return "\n".join(f"- `{p}`" for p in problems)
+
+
+_locks_guard = threading.Lock()
+_locks: dict[tuple[object, ...], threading.Lock] = {}
+
+
+def keyed_lock(*key: object) -> threading.Lock:
+    """The lock of `key` in this process: one writer at a time per pull request, or per repository."""
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())

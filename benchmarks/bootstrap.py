@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from bot.bootstrap import EvalData, Scored, naive_paired_deltas, paired_deltas, percentile_ci
+from bot.core.judge.bootstrap import EvalData, Scored, naive_paired_deltas, paired_deltas, percentile_ci
 
 METRICS = ["roc_auc", "accuracy", "f1"]
 

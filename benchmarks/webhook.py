@@ -51,8 +51,8 @@ def serve(port: int, workdir: str) -> None:
     """Run the server side: the real app plus a bare route, on one uvicorn."""
     import uvicorn
 
-    from bot.app import create_app
-    from bot.settings import Settings
+    from bot.service.app import create_app
+    from bot.service.settings import Settings
 
     settings = Settings(webhook_secret=SECRET, queue_url=f"sqlite:///{workdir}/queue.db",
                         mlflow_tracking_uri=f"sqlite:///{workdir}/mlflow.db")
@@ -71,7 +71,7 @@ async def bare(request: Request) -> Response:
 
 
 def request_bytes(path: str, body: bytes, delivery: str) -> bytes:
-    from bot.events import sign
+    from bot.core.events import sign
 
     head = (f"POST {path} HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\n"
             f"content-length: {len(body)}\r\nx-github-event: pull_request\r\n"

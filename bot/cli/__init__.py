@@ -9,9 +9,9 @@ from pathlib import Path
 
 import typer
 
-from bot.errors import ConfigError, MlbotError
+from bot.core.errors import ConfigError, MlbotError
 
-from . import demo, registry, sandbox, scaffold, service, training
+from . import demo, init, registry, sandbox, serve, train
 
 app = typer.Typer(
     name="mlbot",
@@ -21,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for group in (training, registry, service, sandbox, scaffold, demo):
+for group in (train, registry, serve, sandbox, init, demo):
     group.register(app)
 
 

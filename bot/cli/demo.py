@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bot.errors import UsageError
+from bot.core.errors import UsageError
 
 DEFAULT_WORKDIR = Path(".mlbot") / "demo"
 

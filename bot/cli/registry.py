@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.errors import ConfigError, NotFound, Problem, UsageError
+from bot.core.errors import ConfigError, NotFound, Problem, UsageError
 
 if TYPE_CHECKING:
-    from bot.assess import Assessment
-    from bot.mlflow_client.tracker import MlflowTracker
+    from bot.adapters.mlflow.tracker import MlflowTracker
+    from bot.core.config import Project
     from bot.ports import LedgerEntry
-    from bot.project import Project
-    from bot.settings import Settings
+    from bot.service.settings import Settings
+    from bot.usecases.assess import Assessment
 
 ProjectOpt = Annotated[Path, typer.Option("--project", "-p", help="Directory holding mlbot.yaml.")]
 RunOpt = Annotated[str | None, typer.Option("--run", help="MLflow run id of the candidate.")]
@@ -51,9 +51,9 @@ def _me() -> str:
 
 
 def _open(directory: Path, *, need_project: bool = True) -> tuple[Project | None, MlflowTracker, Settings]:
-    from bot.mlflow_client.tracker import MlflowTracker
-    from bot.project import load_project
-    from bot.settings import load_settings
+    from bot.adapters.mlflow.tracker import MlflowTracker
+    from bot.core.config import load_project
+    from bot.service.settings import load_settings
 
     settings = load_settings()
     project = load_project(directory) if need_project else None
@@ -62,7 +62,7 @@ def _open(directory: Path, *, need_project: bool = True) -> tuple[Project | None
 
 
 def _assess(directory: Path, run: str | None, sha: str | None) -> Assessment:
-    from bot.assess import assess, resolve_run
+    from bot.usecases.assess import assess, resolve_run
 
     project, tracker, settings = _open(directory)
     assert project is not None
@@ -83,12 +83,12 @@ def report(
                                        "the mlbot/gates check (config from the base branch).")] = False,
 ) -> None:
     """Compare a candidate with production, evaluate the gates and print the report."""
-    from bot.report import render_json, render_markdown, render_text
+    from bot.core.report import render_json, render_markdown, render_text
 
     fmt = _choice(format, ("md", "text", "json"))
     if post:  # Actions-only mode: the PR comes from the event file, config from the base branch
-        from bot.actions_mode import report_in_actions
-        from bot.settings import load_settings
+        from bot.service.actions_mode import report_in_actions
+        from bot.service.settings import load_settings
 
         posted = report_in_actions(load_settings(), run_id=run)
         if posted is None:
@@ -109,8 +109,8 @@ def gates(
     format: Annotated[str, typer.Option("--format", "-f", help="text | json")] = "text",
 ) -> None:
     """Evaluate the gates; exit 0 when promotable, 1 when a blocking gate fails."""
-    from bot.assess import describe_gate
-    from bot.report import render_json
+    from bot.core.report import render_json
+    from bot.usecases.assess import describe_gate
 
     fmt = _choice(format, ("text", "json"))
     assessment = _assess(project, run, sha)
@@ -137,11 +137,11 @@ def promote(
     pr: Annotated[int | None, typer.Option("--pr", help="Pull request number for the ledger.")] = None,
 ) -> None:
     """Promote a candidate run to production if every blocking gate passes."""
-    from bot.assess import promote_candidate, resolve_run
+    from bot.usecases.assess import promote_candidate, resolve_run
 
     if run is None and sha is None and not force:  # in Actions: the merged PR of the pushed commit
-        from bot.actions_mode import promote_in_actions
-        from bot.settings import load_settings
+        from bot.service.actions_mode import promote_in_actions
+        from bot.service.settings import load_settings
 
         merged = promote_in_actions(load_settings())
         if merged is not None:
@@ -175,7 +175,7 @@ def rollback(
     by: ByOpt = None,
 ) -> None:
     """Move production back to the previously promoted version (or --to VERSION)."""
-    from bot.assess import rollback as run_rollback
+    from bot.usecases.assess import rollback as run_rollback
 
     if not reason.strip():
         raise UsageError("a rollback needs a reason", hint='pass --reason "why"')

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from bot.core.errors import UsageError
 from bot.demo.processes import sweeping
 from bot.demo.story import Demo, DemoOptions
-from bot.errors import UsageError
 
 MARKER = ".mlbot-demo"  # only a directory carrying this file (or an empty one) is ever wiped
 
@@ -95,7 +95,7 @@ def wait_forever() -> None:
 def run_demo(options: DemoOptions, echo: Callable[[str], None], *, serve: bool = False,
              wait: Callable[[], None] = wait_forever) -> None:
     """Play the whole story on a fresh stack in `options.workdir`; with `serve`, stay up until Ctrl-C."""
-    from bot.stack import LocalStack  # FastAPI, uvicorn and the sandbox load only when the demo runs
+    from bot.demo.stack import LocalStack  # FastAPI, uvicorn and the sandbox load only when the demo runs
 
     workdir = prepare_workdir(options.workdir)
     options = DemoOptions(workdir, options.example, options.quiet, options.width)

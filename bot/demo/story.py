@@ -17,13 +17,13 @@ from typing import Any
 
 import yaml
 
+from bot.adapters.mlflow.tracker import MlflowTracker
+from bot.adapters.runners import mlbot_command
+from bot.core.errors import MlbotError
+from bot.core.report import marker
+from bot.demo.stack import LocalStack
 from bot.demo.terminal import brief, fill, markdown_to_text, quote
-from bot.errors import MlbotError
-from bot.mlflow_client.tracker import MlflowTracker
-from bot.report import marker
-from bot.runners import mlbot_command
-from bot.settings import scrubbed_environment
-from bot.stack import LocalStack
+from bot.service.settings import scrubbed_environment
 
 REPO = "acme/breast-cancer"
 MODEL = "breast-cancer"

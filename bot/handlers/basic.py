@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.events import Event, PingEvent, PullRequestEvent
+from bot.core.events import Event, PingEvent, PullRequestEvent
 from bot.handlers.routing import Router
 from bot.ports import CheckOutput, Context
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.assess import describe_gate, promote_candidate
-from bot.authz import Actor, authorize
-from bot.commands import CommandError, ParsedCommand, parse_comment, render_help, validate_retrain_params
-from bot.errors import ConfigError, MlbotError
-from bot.events import Event, IssueCommentEvent
+from bot.core.authz import Actor, authorize
+from bot.core.commands import CommandError, ParsedCommand, parse_comment, render_help, validate_retrain_params
+from bot.core.errors import ConfigError, MlbotError
+from bot.core.events import Event, IssueCommentEvent
 from bot.handlers import lifecycle
 from bot.handlers.promotion import announce
 from bot.handlers.reporting import complete_gates_check, judge, publish_report
 from bot.handlers.routing import Router
-from bot.handlers.state import NotConfigured, RepoSettings, approval_marker, gate_context, read_settings
 from bot.ports import Context, PullRequest
+from bot.usecases.assess import describe_gate, promote_candidate
+from bot.usecases.repo_state import NotConfigured, RepoSettings, approval_marker, gate_context, read_settings
 
 log = logging.getLogger("mlbot.chatops")
 router = Router()

@@ -13,12 +13,14 @@ import re
 from dataclasses import asdict
 from typing import Any
 
-from bot.authz import decide_trust
-from bot.errors import ConfigError
-from bot.events import Event, PullRequestEvent, UnknownEvent, WorkflowRunEvent
+from bot.core.authz import decide_trust
+from bot.core.errors import ConfigError
+from bot.core.events import Event, PullRequestEvent, UnknownEvent, WorkflowRunEvent
+from bot.core.paths import needs_retraining
 from bot.handlers import reporting
 from bot.handlers.routing import Router
-from bot.handlers.state import (
+from bot.ports import Comment, Context, PullRequest, TrainingJob, TrainingOutcome
+from bot.usecases.repo_state import (
     TRAIN_CHECK,
     WAITING,
     NotConfigured,
@@ -29,8 +31,6 @@ from bot.handlers.state import (
     read_settings,
     set_check,
 )
-from bot.paths import needs_retraining
-from bot.ports import Comment, Context, PullRequest, TrainingJob, TrainingOutcome
 
 log = logging.getLogger("mlbot.lifecycle")
 router = Router()

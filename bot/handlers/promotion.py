@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.assess import describe_gate
-from bot.errors import ConfigError, ForgeError, StaleBaseline
-from bot.events import Event, PullRequestEvent, UnknownEvent
+from bot.core.errors import ConfigError, ForgeError, StaleBaseline
+from bot.core.events import Event, PullRequestEvent, UnknownEvent
 from bot.handlers import lifecycle
 from bot.handlers.reporting import PROMOTE_JOB, judge
 from bot.handlers.routing import Router
-from bot.handlers.state import (
+from bot.ports import Context, ModelVersionRef, Promotion, PullRequest, Tracker
+from bot.usecases.assess import describe_gate
+from bot.usecases.repo_state import (
     GATES_CHECK,
     TRAIN_CHECK,
     NotConfigured,
@@ -30,7 +31,6 @@ from bot.handlers.state import (
     keyed_lock,
     read_settings,
 )
-from bot.ports import Context, ModelVersionRef, Promotion, PullRequest, Tracker
 
 log = logging.getLogger("mlbot.promotion")
 router = Router()

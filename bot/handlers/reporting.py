@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from bot.assess import Assessment, assess, describe_gate
-from bot.errors import ConfigError, MlbotError
-from bot.events import Event, PullRequestReviewEvent
+from bot.core.errors import ConfigError, MlbotError
+from bot.core.events import Event, PullRequestReviewEvent
+from bot.core.paths import edited_policies
+from bot.core.report import WAITING_KINDS, escape_md, marker, render_markdown, render_text
 from bot.handlers.routing import Router
-from bot.handlers.state import (
+from bot.ports import CheckConclusion, Context, PullRequest, TrainingJob, TrainingOutcome
+from bot.usecases.assess import Assessment, assess, describe_gate
+from bot.usecases.repo_state import (
     GATES_CHECK,
     TRAIN_CHECK,
     NotConfigured,
@@ -20,9 +23,6 @@ from bot.handlers.state import (
     read_settings,
     set_check,
 )
-from bot.paths import edited_policies
-from bot.ports import CheckConclusion, Context, PullRequest, TrainingJob, TrainingOutcome
-from bot.report import WAITING_KINDS, escape_md, marker, render_markdown, render_text
 
 log = logging.getLogger("mlbot.reporting")
 

@@ -6,7 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 
-from bot.events import Event
+from bot.core.events import Event
 from bot.ports import Context
 
 log = logging.getLogger("mlbot.handlers")

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from bot.actions_mode import ACTIONS_BOT_LOGIN
-from bot.mlflow_client.tracker import MlflowTracker
-from bot.report import marker
+from bot.adapters.mlflow.tracker import MlflowTracker
+from bot.core.report import marker
 from bot.sandbox import SandboxServer
+from bot.service.actions_mode import ACTIONS_BOT_LOGIN
 
 from .cli import run
 from .events import pull_request_event, push_event

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.actions_mode import (
+from bot.adapters.github.client import GitHubForge
+from bot.core.errors import NotFound, UsageError
+from bot.sandbox import SandboxServer
+from bot.service.actions_mode import (
     ACTIONS_BOT_LOGIN,
     actions_forge,
     pull_number_from_message,
@@ -16,11 +19,8 @@ from bot.actions_mode import (
     resolve_pull,
     trigger_from_event,
 )
-from bot.errors import NotFound, UsageError
-from bot.github_client import GitHubForge
-from bot.handlers.state import read_settings
-from bot.sandbox import SandboxServer
-from bot.settings import ActionsEnvironment, actions_environment, load_settings
+from bot.service.settings import ActionsEnvironment, actions_environment, load_settings
+from bot.usecases.repo_state import read_settings
 
 from .events import examples, pull_request_event, push_event
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from bot.project import load_project
+from bot.core.config import load_project
 from bot.scaffold import default_policy, guess_task, split_rows, workflow_template
 
 from .cli import run

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bot.compare import Comparison, MetricComparison, ParamsDiff, RunView, SliceComparison
-from bot.datadiff import ColumnDiff, DataDiff
+from bot.core.judge.compare import Comparison, MetricComparison, ParamsDiff, RunView, SliceComparison
+from bot.core.judge.datadiff import ColumnDiff, DataDiff
 
 CANDIDATE = RunView(
     "c0ffee0000000000000000000000000a",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.bootstrap import (
+from bot.core.judge.bootstrap import (
     EvalData,
     Scored,
     confusion_metric,

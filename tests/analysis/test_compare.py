@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.compare import RunView, compare_runs, diff_params, eval_data
-from bot.datadiff import categorical_psi, diff_profiles, numeric_psi, psi, quantile_cdf
-from bot.errors import ConfigError
-from bot.metrics import Prediction, score
+from bot.core.errors import ConfigError
+from bot.core.judge.compare import RunView, compare_runs, diff_params, eval_data
+from bot.core.judge.datadiff import categorical_psi, diff_profiles, numeric_psi, psi, quantile_cdf
+from bot.core.judge.metrics import Prediction, score
 
 from .builders import CANDIDATE, PRODUCTION, predictions
 

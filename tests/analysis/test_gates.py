@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.compare import RunView
-from bot.datadiff import ColumnDiff, DataDiff
-from bot.gates import GateContext, decide, evaluate, evaluate_gate
-from bot.policy import load_policies
+from bot.core.judge.compare import RunView
+from bot.core.judge.datadiff import ColumnDiff, DataDiff
+from bot.core.judge.gates import GateContext, decide, evaluate, evaluate_gate
+from bot.core.policy import load_policies
 
 from .builders import CANDIDATE, comparison, metric
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.policy import (
+from bot.core.errors import ConfigError
+from bot.core.policy import (
     DEFAULT_POLICY_FILE,
     default_policy_text,
     load_policies,

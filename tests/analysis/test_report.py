@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.compare import ParamsDiff, RunView, SliceComparison
-from bot.datadiff import ColumnDiff, DataDiff
-from bot.gates import GateContext, evaluate
-from bot.policy import load_policies
-from bot.report import (
+from bot.core.judge.compare import ParamsDiff, RunView, SliceComparison
+from bot.core.judge.datadiff import ColumnDiff, DataDiff
+from bot.core.judge.gates import GateContext, evaluate
+from bot.core.policy import load_policies
+from bot.core.report import (
     COMMENT_LIMIT,
     ReportView,
     escape_md,

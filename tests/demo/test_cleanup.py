@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.errors import UsageError
 from bot.demo.processes import children, kill_children, parent_of, sweeping
 from bot.demo.session import MARKER, prepare_workdir
-from bot.errors import UsageError
 
 # A child in its own session (like the local runner's `mlbot train`) that starts a grandchild.
 SPAWNER = """

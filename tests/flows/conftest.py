@@ -12,11 +12,11 @@ import httpx
 import pytest
 import yaml
 
-from bot.mlflow_client.tracker import MlflowTracker
+from bot.adapters.mlflow.tracker import MlflowTracker
+from bot.adapters.runners import LocalRunner
+from bot.demo.stack import LocalStack
 from bot.ports import RunRecord, TrainingJob
-from bot.runners import LocalRunner
 from bot.sandbox.webhooks import sign_headers
-from bot.stack import LocalStack
 from tests.conftest import EXAMPLES
 
 REPO = "acme/breast-cancer"

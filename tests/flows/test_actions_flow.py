@@ -6,8 +6,8 @@ import json
 
 import yaml
 
+from bot.adapters.runners import LocalRunner
 from bot.ports import TrainingJob
-from bot.runners import LocalRunner
 from bot.scaffold import workflow_template
 from tests.conftest import EXAMPLES
 from tests.flows.conftest import BETTER, MAINTAINER, REPO, REVIEWER, Flow

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.github_auth import TokenCredentials
-from bot.github_client import GitHubForge
-from bot.github_retry import RetryPolicy
+from bot.adapters.github.auth import TokenCredentials
+from bot.adapters.github.client import GitHubForge
+from bot.adapters.github.retry import RetryPolicy
 from bot.sandbox import SandboxServer
 from bot.sandbox.faults import Fault
 

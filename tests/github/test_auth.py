@@ -11,11 +11,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.errors import ConfigError, ForgeError
-from bot.github_auth import AppCredentials
-from bot.github_client import GitHubForge
+from bot.adapters.github.auth import AppCredentials
+from bot.adapters.github.client import GitHubForge
+from bot.core.errors import ConfigError, ForgeError
 from bot.sandbox import SandboxServer
-from bot.settings import load_settings
+from bot.service.settings import load_settings
 from tests.github.conftest import BOT, FAST, REPO
 
 

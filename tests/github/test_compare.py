@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import ForgeError
-from bot.github_client import GitHubForge
+from bot.adapters.github.client import GitHubForge
+from bot.core.errors import ForgeError
 from bot.ports import CommitComparison
 from bot.sandbox import SandboxServer
 from tests.github.conftest import REPO, inject

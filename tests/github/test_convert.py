@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from github.GithubException import GithubException
 
-from bot.github_convert import check_fields, first_line, permission_from, refusal
+from bot.adapters.github.convert import check_fields, first_line, permission_from, refusal
 from bot.ports import CheckOutput
 
 

@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
-from bot.errors import ForgeError
-from bot.github_auth import TokenCredentials
-from bot.github_client import GitHubForge
+from bot.adapters.github.auth import TokenCredentials
+from bot.adapters.github.client import GitHubForge
+from bot.core.errors import ForgeError
 from bot.ports import CheckOutput
 from bot.sandbox import SandboxServer
 from tests.github.conftest import BOT, FAST, REPO, inject

@@ -8,8 +8,8 @@ import pytest
 import requests
 from github.GithubException import GithubException
 
-from bot.errors import ForgeError
-from bot.github_retry import RetryPolicy, call_with_retries
+from bot.adapters.github.retry import RetryPolicy, call_with_retries
+from bot.core.errors import ForgeError
 
 NOW = 1_700_000_000.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.github_client import GitHubForge
+from bot.adapters.github.client import GitHubForge
 from bot.sandbox import SandboxServer
 from tests.github.conftest import BOT, MARKER, REPO, inject
 

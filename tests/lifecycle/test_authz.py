@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.authz import Actor, Approval, authorize, decide_trust, review_facts
+from bot.core.authz import Actor, Approval, authorize, decide_trust, review_facts
 from bot.ports import Permission, Review
 
 REPO = "acme/models"

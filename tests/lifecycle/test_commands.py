@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import (
+from bot.core.commands import (
     COMMANDS,
     CommandError,
     ParsedCommand,
@@ -12,7 +12,7 @@ from bot.commands import (
     render_help,
     validate_retrain_params,
 )
-from bot.errors import UsageError
+from bot.core.errors import UsageError
 
 
 def verbs(body: str) -> list[str]:

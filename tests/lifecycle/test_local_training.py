@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.runners import LocalRunner
 from bot.ports import TrainingJob
-from bot.runners import LocalRunner
 from tests.lifecycle.helpers import git
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "command-mode"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.paths import (
+from bot.core.paths import (
     edited_policies,
     edits_config,
     governance_edits,

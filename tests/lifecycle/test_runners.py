@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.runners import ActionsRunner, LocalRunner, parse_run_id, train_argv
 from bot.ports import TrainingJob
-from bot.runners import ActionsRunner, LocalRunner, parse_run_id, train_argv
 from tests.lifecycle.helpers import git
 
 

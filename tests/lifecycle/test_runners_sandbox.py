@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ForgeError
-from bot.github_auth import TokenCredentials
-from bot.github_client import GitHubForge
+from bot.adapters.github.auth import TokenCredentials
+from bot.adapters.github.client import GitHubForge
+from bot.adapters.runners import ActionsRunner, LocalRunner
+from bot.core.errors import ForgeError
 from bot.ports import TrainingJob
-from bot.runners import ActionsRunner, LocalRunner
 from bot.sandbox import SandboxServer
 
 REPO = "acme/models"

@@ -12,7 +12,7 @@ import pytest
 from mlflow import MlflowClient
 from sklearn.linear_model import LogisticRegression
 
-from bot.mlflow_client.registry import Registry
+from bot.adapters.mlflow.registry import Registry
 from tests.cli import CliResult, run_mlbot
 
 MODEL = "bc"

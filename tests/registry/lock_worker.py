@@ -7,7 +7,7 @@ import time
 
 from mlflow import MlflowClient
 
-from bot.mlflow_client.lock import ModelLock
+from bot.adapters.mlflow.lock import ModelLock
 
 COUNTER = "test.counter"
 

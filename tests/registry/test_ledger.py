@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.mlflow_client import ledger
+from bot.adapters.mlflow import ledger
 from bot.ports import LedgerEntry
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from bot.errors import PromotionRefused
-from bot.mlflow_client.lock import LOCK_TAG, Holder, ModelLock
+from bot.adapters.mlflow.lock import LOCK_TAG, Holder, ModelLock
+from bot.core.errors import PromotionRefused
 
 from .conftest import MODEL
 from .lock_worker import COUNTER

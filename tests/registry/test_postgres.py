@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.mlflow_client.tracker import MlflowTracker
-from bot.training import TrainRequest, train
+from bot.adapters.mlflow.tracker import MlflowTracker
+from bot.training.train import TrainRequest, train
 from tests.conftest import EXAMPLES
 
 SERVER = os.environ.get("MLBOT_TEST_POSTGRES_URL")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from bot.errors import NotFound, PromotionRefused, StaleBaseline, UsageError
-from bot.mlflow_client.registry import Registry
+from bot.adapters.mlflow.registry import Registry
+from bot.core.errors import NotFound, PromotionRefused, StaleBaseline, UsageError
 
 from .conftest import MODEL, LogRun
 

@@ -19,13 +19,13 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from bot.app import create_app
-from bot.events import sign
+from bot.adapters.queue import DurableQueue, open_queue
+from bot.core.events import sign
 from bot.handlers import Router, minimal_router
 from bot.ports import CheckRun
-from bot.queue import DurableQueue, open_queue
-from bot.settings import Settings
-from bot.telemetry import Telemetry
+from bot.service.app import create_app
+from bot.service.settings import Settings
+from bot.service.telemetry import Telemetry
 
 SECRET = "s3cret"
 MLBOT = str(Path(sys.executable).with_name("mlbot"))  # the installed console script

@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from bot.events import (
+from bot.core.events import (
     Event,
     InstallationEvent,
     IssueCommentEvent,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.queue import open_queue
+from bot.adapters.queue import open_queue
 from tests.service.conftest import MLBOT, SECRET, encode, headers, wait_for
 from tests.service.examples import example
 

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from bot.errors import ForgeError
-from bot.queue import Delivery, open_queue
+from bot.adapters.queue import Delivery, open_queue
+from bot.core.errors import ForgeError
 from tests.service.conftest import MLBOT, wait_for
 
 
@@ -128,7 +128,7 @@ def test_worker_cli_lists_dead_letters(queue, queue_url):
 
 
 def test_an_unknown_queue_url_is_a_usage_error():
-    from bot.errors import UsageError
+    from bot.core.errors import UsageError
 
     with pytest.raises(UsageError, match="not a queue address"):
         open_queue("postgres://db/queue")

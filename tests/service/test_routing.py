@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.events import Event
+from bot.core.events import Event
 from bot.handlers import build_router, minimal_router
 from bot.handlers.routing import Router
 from bot.ports import Context

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.github_auth import TokenCredentials
-from bot.github_client import GitHubForge
+from bot.adapters.github.auth import TokenCredentials
+from bot.adapters.github.client import GitHubForge
 from bot.sandbox import SandboxServer
 from tests.service.conftest import SECRET, wait_for
 

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from bot.events import sign
+from bot.core.events import sign
 from bot.handlers import build_router
 from tests.service.conftest import SECRET, encode, headers, wait_for
 from tests.service.examples import example, webhook_examples

@@ -10,11 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-from bot.events import Event
+from bot.adapters.queue import open_queue
+from bot.core.events import Event
 from bot.handlers.routing import Router
 from bot.ports import Context, Forge
-from bot.queue import open_queue
-from bot.worker import attach_worker
+from bot.service.worker import attach_worker
 
 
 def append(path: Path, delivery_id: str) -> None:

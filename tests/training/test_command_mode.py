@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.mlflow_client.runs import RunStore
+from bot.adapters.mlflow.runs import RunStore
 
 from .conftest import Cli, copy_example
 

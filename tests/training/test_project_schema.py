@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.errors import ConfigError
-from bot.project import parse_project
-from bot.training import check_project
+from bot.core.config import parse_project
+from bot.core.errors import ConfigError
+from bot.training.train import check_project
 
 from .conftest import Cli
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.mlflow_client.probe import probe
-from bot.mlflow_client.runs import RunStore
+from bot.adapters.mlflow.probe import probe
+from bot.adapters.mlflow.runs import RunStore
 
 from .conftest import Cli, copy_example, free_port
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from bot.mlflow_client.runs import RunStore
+from bot.adapters.mlflow.runs import RunStore
 
 from .conftest import Cli, Outcome, copy_example
 

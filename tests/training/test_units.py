@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.training import parse_overrides
-from bot.errors import ConfigError, UsageError
-from bot.mlflow_client.probe import probe
-from bot.mlflow_client.runs import BATCH_PARAMS, BATCH_TAGS, BATCH_TOTAL, RunStore, _batches
-from bot.project import load_project
-from bot.runcache import hash_inputs, project_cache_key
+from bot.adapters.mlflow.probe import probe
+from bot.adapters.mlflow.runs import BATCH_PARAMS, BATCH_TAGS, BATCH_TOTAL, RunStore, _batches
+from bot.cli.train import parse_overrides
+from bot.core.config import load_project
+from bot.core.errors import ConfigError, UsageError
+from bot.training.runcache import hash_inputs, project_cache_key
 
 from .conftest import Cli, copy_example, free_port
 

@@ -1,0 +1,201 @@
+"""Tracking: create and log training runs, find a cached run, read runs back for the comparison.
+
+Layout of what is logged: docs/internals.md ("What a training run logs"). No MLflow object
+leaves this module; callers get plain values, `RunRecord`s and DataFrames.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bot.adapters.mlflow import connect, tracker_errors
+from bot.core.errors import NotFound
+from bot.ports import RunRecord
+
+PREDICTIONS = "eval/predictions.parquet"
+PROFILE = "eval/profile.json"
+SUMMARY = "eval/summary.json"
+MODEL_NAME = "model"
+# MLflow's log_batch limits: 1000 entries per request, of which at most 100 params and 100 tags.
+BATCH_TOTAL, BATCH_PARAMS, BATCH_TAGS = 1000, 100, 100
+
+__all__ = ["Baseline", "RunRecord", "RunStore"]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The production model: the registered version an alias points at."""
+
+    version: str
+    run_id: str | None
+    model_uri: str  # models:/<name>/<version>: loads exactly this version even if the alias moves
+
+
+def _batches(params: dict[str, str], metrics: dict[str, float],
+             tags: dict[str, str]) -> Iterator[tuple[list[tuple[str, str]], list[tuple[str, float]],
+                                                     list[tuple[str, str]]]]:
+    p, m, t = list(params.items()), list(metrics.items()), list(tags.items())
+    while p or m or t:
+        take_p, take_t = p[:BATCH_PARAMS], t[:BATCH_TAGS]
+        take_m = m[:BATCH_TOTAL - len(take_p) - len(take_t)]
+        yield take_p, take_m, take_t
+        p, m, t = p[len(take_p):], m[len(take_m):], t[len(take_t):]
+
+
+class RunStore:
+    """Training runs in one MLflow tracking store; connects on first use."""
+
+    def __init__(self, tracking_uri: str) -> None:
+        self.tracking_uri = tracking_uri
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            with tracker_errors(self.tracking_uri, "connect"):
+                self._client = connect(self.tracking_uri)
+        return self._client
+
+    # --- the production model -------------------------------------------------------------
+
+    def production(self, model: str, alias: str) -> Baseline | None:
+        """The version `models:/<model>@<alias>` points at, or None when there is none."""
+        from mlflow.exceptions import MlflowException
+
+        with tracker_errors(self.tracking_uri, f"look up {model}@{alias}"):
+            try:
+                version = self.client.get_model_version_by_alias(model, alias)
+            except MlflowException as error:
+                if error.error_code in {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"}:
+                    return None
+                raise
+        return Baseline(str(version.version), version.run_id or None, f"models:/{model}/{version.version}")
+
+    def load_model(self, model_uri: str) -> Any:
+        """Load a (trusted) sklearn model, e.g. the production one."""
+        import mlflow.sklearn
+
+        with tracker_errors(self.tracking_uri, f"load the model {model_uri}"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return mlflow.sklearn.load_model(model_uri)
+
+    # --- run-cache -----------------------------------------------------------------------
+
+    def find_cached_run(self, experiment: str, cache_key: str, baseline_version: str | None) -> str | None:
+        """A finished run with this cache key, scored against the same production version."""
+        with tracker_errors(self.tracking_uri, "search the run-cache"):
+            found = self.client.get_experiment_by_name(experiment)
+            if found is None:
+                return None
+            query = f"tags.`mlbot.cache_key` = '{cache_key}' AND tags.`mlbot.status` = 'finished'"
+            if baseline_version is not None:
+                query += f" AND tags.`mlbot.baseline_version` = '{baseline_version}'"
+            runs = self.client.search_runs([found.experiment_id], query, max_results=1,
+                                           order_by=["attributes.start_time DESC"])
+        if not runs or runs[0].data.tags.get("mlbot.baseline_version") != baseline_version:
+            return None
+        return str(runs[0].info.run_id)
+
+    # --- writing a run -------------------------------------------------------------------
+
+    def start_run(self, experiment: str, run_name: str, tags: Mapping[str, str]) -> str:
+        """Create a run in `experiment` (created when missing); return its id."""
+        with tracker_errors(self.tracking_uri, "start a run"):
+            found = self.client.get_experiment_by_name(experiment)
+            experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
+            run = self.client.create_run(experiment_id, tags=dict(tags), run_name=run_name)
+        return str(run.info.run_id)
+
+    def log_batch(self, run_id: str, params: Mapping[str, object], metrics: Mapping[str, float],
+                  tags: Mapping[str, str]) -> None:
+        """Log params, metrics and tags in as few requests as MLflow's batch limits allow."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        now = int(time.time() * 1000)
+        with tracker_errors(self.tracking_uri, "log params and metrics"):
+            for p, m, t in _batches({k: str(v) for k, v in params.items()}, dict(metrics), dict(tags)):
+                self.client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in m],
+                                      params=[Param(k, v) for k, v in p], tags=[RunTag(k, v) for k, v in t])
+
+    def log_sklearn_model(self, run_id: str, model: Any, input_example: pd.DataFrame,
+                          pip_requirements: list[str] | None) -> str:
+        """Log the fitted model (cloudpickle, signature, input example); return its URI.
+
+        `pip_requirements=None` lets mlflow infer them (≈2 s): for command-mode models of unknown origin.
+        """
+        import mlflow
+        import mlflow.sklearn
+        from mlflow.models import infer_signature
+
+        signature = infer_signature(input_example, model.predict(input_example))
+        with tracker_errors(self.tracking_uri, "log the model"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with mlflow.start_run(run_id=run_id, log_system_metrics=False):
+                # skops (mlflow's default) refuses tree models; explicit requirements skip a 2 s inference
+                info = mlflow.sklearn.log_model(
+                    model, name=MODEL_NAME, serialization_format="cloudpickle",
+                    pip_requirements=pip_requirements, signature=signature, input_example=input_example)
+        return str(info.model_uri)
+
+    def log_artifacts(self, run_id: str, files: Mapping[str, bytes]) -> None:
+        """Upload files given as {run-relative path: bytes}."""
+        with tempfile.TemporaryDirectory(prefix="mlbot-artifacts-") as tmp:
+            for relative, content in files.items():
+                target = Path(tmp, relative)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            with tracker_errors(self.tracking_uri, "upload artifacts"):
+                self.client.log_artifacts(run_id, tmp)
+
+    def finish_run(self, run_id: str, ok: bool) -> None:
+        """Mark the run finished (the run-cache reuses only those) or failed."""
+        with tracker_errors(self.tracking_uri, "finish the run"):
+            self.client.set_tag(run_id, "mlbot.status", "finished" if ok else "failed")
+            self.client.set_terminated(run_id, "FINISHED" if ok else "FAILED")
+
+    # --- reading a run back (the comparison side) ------------------------------------------
+
+    def load_run_record(self, run_id: str) -> RunRecord:
+        """Tags, params and metrics of a run."""
+        from mlflow.exceptions import MlflowException
+
+        with tracker_errors(self.tracking_uri, f"read run {run_id}"):
+            try:
+                run = self.client.get_run(run_id)
+            except MlflowException as error:
+                if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                    raise NotFound(f"MLflow has no run {run_id}",
+                                   hint="check the run id and MLFLOW_TRACKING_URI") from None
+                raise
+        return RunRecord(run_id=run.info.run_id, experiment_id=str(run.info.experiment_id),
+                         tags=dict(run.data.tags), params=dict(run.data.params),
+                         metrics={k: float(v) for k, v in run.data.metrics.items()},
+                         artifact_uri=str(run.info.artifact_uri), start_time=int(run.info.start_time or 0))
+
+    def _download(self, run_id: str, path: str) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="mlbot-download-") as tmp:
+            with tracker_errors(self.tracking_uri, f"download {path} of run {run_id}"):
+                local = Path(self.client.download_artifacts(run_id, path, dst_path=tmp))
+            if not local.is_file():
+                raise NotFound(f"run {run_id} has no {path}", hint="was it logged by `mlbot train`?")
+            return local.read_bytes()
+
+    def load_predictions(self, run_id: str) -> pd.DataFrame:
+        """The per-row eval predictions of a run (`eval/predictions.parquet`)."""
+        import io
+
+        return pd.read_parquet(io.BytesIO(self._download(run_id, PREDICTIONS)))
+
+    def load_profile(self, run_id: str) -> dict[str, Any]:
+        """The data profile of a run (`eval/profile.json`)."""
+        profile: dict[str, Any] = json.loads(self._download(run_id, PROFILE))
+        return profile

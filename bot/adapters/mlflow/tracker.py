@@ -1,0 +1,88 @@
+"""`MlflowTracker`: the `ports.Tracker` the CLI and the handlers use, over one tracking store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.adapters.mlflow import tracker_errors
+from bot.adapters.mlflow.runs import RunStore
+from bot.core.errors import NotFound
+from bot.ports import LedgerEntry, ModelVersionRef, Promotion, RunRecord
+
+if TYPE_CHECKING:
+    from bot.adapters.mlflow.registry import Registry
+
+FULL_SHA = 40
+
+
+class MlflowTracker:
+    """Runs (read back for comparison) and the registry (promote, rollback, ledger).
+
+    Importing this module does not import mlflow; the first call does.
+    """
+
+    def __init__(self, tracking_uri: str, *, lock_dir: Path | None = None) -> None:
+        self.tracking_uri = tracking_uri
+        self.runs = RunStore(tracking_uri)
+        self.lock_dir = lock_dir
+        self._registry: Registry | None = None
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            from bot.adapters.mlflow.registry import Registry
+
+            self._registry = Registry(self.runs.client, tracking_uri=self.tracking_uri,
+                                      lock_dir=self.lock_dir)
+        return self._registry
+
+    def find_run(self, experiment: str, sha: str) -> str | None:
+        """The newest finished run of `sha` (full or a prefix) in `experiment`, or None."""
+        sha = sha.strip().lower()
+        if not sha or not all(c in "0123456789abcdef" for c in sha):
+            return None
+        with tracker_errors(self.tracking_uri, f"find the run of {sha}"):
+            found = self.runs.client.get_experiment_by_name(experiment)
+            if found is None:
+                return None
+            match = f"= '{sha}'" if len(sha) >= FULL_SHA else f"LIKE '{sha}%'"
+            runs = self.runs.client.search_runs(
+                [found.experiment_id], f"tags.`mlbot.sha` {match} AND tags.`mlbot.status` = 'finished'",
+                max_results=1, order_by=["attributes.start_time DESC"])
+        return str(runs[0].info.run_id) if runs else None
+
+    def load_run_record(self, run_id: str) -> RunRecord:
+        return self.runs.load_run_record(run_id)
+
+    def load_predictions(self, run_id: str) -> Any:
+        return self.runs.load_predictions(run_id)
+
+    def load_profile(self, run_id: str) -> dict[str, Any] | None:
+        try:
+            return self.runs.load_profile(run_id)
+        except NotFound:
+            return None
+
+    def production_version(self, model: str, alias: str = "production") -> ModelVersionRef | None:
+        with tracker_errors(self.tracking_uri, f"look up {model}@{alias}"):
+            return self.registry.production(model, alias)
+
+    def promote(
+        self, model: str, run_id: str, *, by: str, alias: str = "production", reason: str = "",
+        force: bool = False, pr: int | None = None, note: str = "",
+    ) -> Promotion:
+        with tracker_errors(self.tracking_uri, f"promote run {run_id} of {model}"):
+            return self.registry.promote(model, run_id, by=by, alias=alias, reason=reason, force=force, pr=pr,
+                                         note=note)
+
+    def rollback(
+        self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production",
+        pr: int | None = None,
+    ) -> Promotion:
+        with tracker_errors(self.tracking_uri, f"roll back {model}"):
+            return self.registry.rollback(model, by=by, reason=reason, to=to, alias=alias, pr=pr)
+
+    def history(self, model: str) -> list[LedgerEntry]:
+        with tracker_errors(self.tracking_uri, f"read the ledger of {model}"):
+            return self.registry.history(model)

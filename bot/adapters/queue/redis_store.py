@@ -1,0 +1,159 @@
+"""Deliveries in Redis: one hash per delivery, created only if absent (dedupe across replicas).
+
+Every state change is a Lua script, so it is atomic however many servers and workers run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+import redis
+
+from bot.adapters.queue.model import STATES, DeadLetter, Delivery, State
+
+_ACCEPT = """
+if redis.call('exists', KEYS[1]) == 1 then return 0 end
+redis.call('hset', KEYS[1], 'event', ARGV[2], 'body', ARGV[3], 'state', 'queued', 'attempts', 0,
+           'lease', 0, 'due', ARGV[5], 'error', '', 'received', ARGV[4], 'updated', ARGV[4])
+redis.call('zadd', KEYS[2], ARGV[5], ARGV[1])
+redis.call('hincrby', KEYS[3], 'queued', 1)
+return 1
+"""
+
+_CLAIM = """
+local s = redis.call('hget', KEYS[1], 'state')
+local expired = s == 'running' and tonumber(redis.call('hget', KEYS[1], 'lease')) < tonumber(ARGV[2])
+if s ~= 'queued' and not expired then
+  return false
+end
+local a = redis.call('hincrby', KEYS[1], 'attempts', 1)
+redis.call('hset', KEYS[1], 'state', 'running', 'lease', ARGV[3], 'due', ARGV[3], 'updated', ARGV[2])
+redis.call('zadd', KEYS[2], ARGV[3], ARGV[1])
+if s == 'queued' then
+  redis.call('hincrby', KEYS[3], 'queued', -1)
+  redis.call('hincrby', KEYS[3], 'running', 1)
+end
+return {redis.call('hget', KEYS[1], 'event'), redis.call('hget', KEYS[1], 'body'),
+        redis.call('hget', KEYS[1], 'received'), a}
+"""
+
+_SETTLE = """
+local held = redis.call('hget', KEYS[1], 'attempts') == ARGV[2]
+if redis.call('hget', KEYS[1], 'state') ~= 'running' or not held then
+  return 0
+end
+redis.call('hset', KEYS[1], 'state', ARGV[3], 'error', ARGV[4], 'updated', ARGV[5], 'due', ARGV[6],
+           'lease', 0)
+redis.call('hincrby', KEYS[3], 'running', -1)
+redis.call('hincrby', KEYS[3], ARGV[3], 1)
+if ARGV[3] == 'queued' then
+  redis.call('zadd', KEYS[2], ARGV[6], ARGV[1])
+else
+  redis.call('zrem', KEYS[2], ARGV[1])
+end
+if ARGV[3] == 'dead' then redis.call('zadd', KEYS[4], ARGV[5], ARGV[1]) end
+if ARGV[3] == 'done' or ARGV[3] == 'failed' then
+  redis.call('hdel', KEYS[1], 'body')
+  redis.call('expire', KEYS[1], ARGV[7])
+end
+return 1
+"""
+
+
+_RENEW = """
+if redis.call('hget', KEYS[1], 'state') == 'running' and redis.call('hget', KEYS[1], 'attempts') == ARGV[2] then
+  redis.call('hset', KEYS[1], 'lease', ARGV[3], 'due', ARGV[3])
+  redis.call('zadd', KEYS[2], ARGV[3], ARGV[1])
+end
+return 0
+"""
+
+
+class RedisDeliveries:
+    """`DeliveryStore` on Redis, every key under `prefix`."""
+
+    def __init__(self, url: str, prefix: str = "mlbot", *, keep_finished: float = 30 * 86400) -> None:
+        self.client = redis.Redis.from_url(url)
+        self.keep_finished = keep_finished  # seconds a finished delivery's id still dedupes
+        self.prefix = prefix
+        self._accept = self.client.register_script(_ACCEPT)
+        self._claim = self.client.register_script(_CLAIM)
+        self._settle = self.client.register_script(_SETTLE)
+        self._renew = self.client.register_script(_RENEW)
+        self._due_key, self._counts_key, self._dead_key = (f"{prefix}:due", f"{prefix}:counts",
+                                                           f"{prefix}:dead")
+
+    def _key(self, delivery_id: str) -> str:
+        return f"{self.prefix}:delivery:{delivery_id}"
+
+    def accept(self, deliveries: Sequence[Delivery], now: float, due: float) -> list[bool]:
+        """Store new deliveries (one round trip); False for ids already stored."""
+        pipe = self.client.pipeline(transaction=False)
+        for d in deliveries:
+            self._accept(keys=[self._key(d.id), self._due_key, self._counts_key],
+                         args=[d.id, d.event, d.body, d.received_at or now, due], client=pipe)
+        return [bool(r) for r in pipe.execute()]
+
+    def claim(self, delivery_id: str, now: float, lease_until: float) -> Delivery | None:
+        """Mark the delivery running unless it is done, dead or held by a live lease."""
+        row = self._claim(keys=[self._key(delivery_id), self._due_key, self._counts_key],
+                          args=[delivery_id, now, lease_until])
+        if not row:
+            return None
+        event, body, received, attempts = cast(list[Any], row)
+        return Delivery(delivery_id, event.decode(), bytes(body), float(received), int(attempts))
+
+    def settle(self, delivery_id: str, attempt: int, state: State, error: str, now: float,
+               due: float) -> bool:
+        """Move a running delivery still held by `attempt` to `state`."""
+        keys = [self._key(delivery_id), self._due_key, self._counts_key, self._dead_key]
+        return bool(self._settle(keys=keys, args=[delivery_id, attempt, state, error, now, due,
+                                                  int(self.keep_finished)]))
+
+    def renew(self, held: Sequence[tuple[str, int]], lease_until: float) -> None:
+        """Extend the leases of running deliveries still held by these (id, attempt) pairs."""
+        pipe = self.client.pipeline(transaction=False)
+        for delivery_id, attempt in held:
+            self._renew(keys=[self._key(delivery_id), self._due_key], args=[delivery_id, attempt, lease_until],
+                        client=pipe)
+        pipe.execute()
+
+    def due(self, now: float, limit: int) -> list[str]:
+        """Ids of queued/running deliveries past their due time."""
+        ids = cast(list[bytes], self.client.zrangebyscore(self._due_key, "-inf", now, start=0, num=limit))
+        return [i.decode() for i in ids]
+
+    def postpone(self, delivery_ids: Sequence[str], due: float) -> None:
+        """Set the reaper's next look at these deliveries."""
+        if delivery_ids:
+            self.client.zadd(self._due_key, {i: due for i in delivery_ids}, xx=True)
+
+    def state(self, delivery_id: str) -> tuple[State, int, str] | None:
+        """The state, attempts and last error of one delivery."""
+        state, attempts, error = cast(list[bytes | None], self.client.hmget(
+            self._key(delivery_id), ["state", "attempts", "error"]))
+        if state is None:
+            return None
+        return cast(State, state.decode()), int(attempts or 0), (error or b"").decode()
+
+    def counts(self) -> dict[State, int]:
+        """How many deliveries are in each state."""
+        raw = cast(dict[bytes, bytes], self.client.hgetall(self._counts_key))
+        found = {k.decode(): int(v) for k, v in raw.items()}
+        return {s: found.get(s, 0) for s in STATES}
+
+    def dead_letters(self, limit: int) -> list[DeadLetter]:
+        """The most recent dead deliveries."""
+        ids = cast(list[bytes], self.client.zrevrange(self._dead_key, 0, limit - 1))
+        letters = []
+        for raw in ids:
+            event, attempts, error, updated = cast(list[bytes | None], self.client.hmget(
+                self._key(raw.decode()), ["event", "attempts", "error", "updated"]))
+            letters.append(DeadLetter(raw.decode(), (event or b"").decode(), int(attempts or 0),
+                                      (error or b"").decode(), float(updated or 0)))
+        return letters
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.client.close()

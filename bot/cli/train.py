@@ -1,0 +1,134 @@
+"""`mlbot train` and `mlbot check`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from bot.core.config import load_yaml
+from bot.core.errors import UsageError
+
+
+def parse_overrides(pairs: list[str], params_json: str | None) -> dict[str, Any]:
+    """`--params JSON` then `--param k=v` (values read as YAML scalars: 3, 0.5, true, null, text)."""
+    overrides: dict[str, Any] = {}
+    if params_json:
+        try:
+            loaded = json.loads(params_json)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--params is not valid JSON ({error.msg})",
+                             hint='pass an object such as --params \'{"max_depth": 4}\'') from None
+        if not isinstance(loaded, dict):
+            raise UsageError("--params must be a JSON object", hint='e.g. --params \'{"max_depth": 4}\'')
+        overrides.update(loaded)
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--param {pair!r} is not of the form name=value",
+                             hint="e.g. --param max_depth=4")
+        try:
+            value = load_yaml(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        overrides[name.strip()] = value
+    return overrides
+
+
+def _summary(result: Any) -> list[str]:
+    has_production = result.production_metrics is not None
+    header = f"{'metric':<14}{'candidate':>12}"
+    header += f"{'production':>12}{'delta':>10}" if has_production else ""
+    lines = [header]
+    for name in result.metric_names:
+        value = result.metrics.get(name)
+        row = f"{name:<14}{_fmt(value):>12}"
+        if has_production:
+            before = result.production_metrics.get(name)
+            delta = value - before if value is not None and before is not None else None
+            row += f"{_fmt(before):>12}{_fmt(delta, signed=True):>10}"
+        lines.append(row)
+    return lines
+
+
+def _fmt(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+.4f}" if signed else f"{value:.4f}"
+
+
+def train(
+    project: Annotated[Path, typer.Option("--project", "-p", help="Directory with mlbot.yaml.")] = Path("."),
+    sha: Annotated[str | None, typer.Option(help="Commit trained (default: the checkout's HEAD).")] = None,
+    pr: Annotated[int | None, typer.Option(help="Pull request number, if any.")] = None,
+    branch: Annotated[str | None, typer.Option(help="Branch name (default: the checkout's branch).")] = None,
+    trigger: Annotated[str, typer.Option(help="pull_request | command | merge | manual.")] = "manual",
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", help="Override a train param: name=value (repeatable).")] = None,
+    params: Annotated[str | None, typer.Option("--params", help="Overrides as one JSON object.")] = None,
+    repo: Annotated[str, typer.Option(help="owner/name, for the mlbot.repo tag.")] = "",
+    ci_url: Annotated[str, typer.Option("--ci-url", help="Link to the CI job (mlbot.ci_url tag).")] = "",
+    force: Annotated[bool, typer.Option("--force", help="Retrain even when a cached run matches.")] = False,
+) -> None:
+    """Train the candidate, score it beside production, and log everything to MLflow."""
+    from bot.service.settings import load_settings
+    from bot.training.train import TrainRequest, git_head
+    from bot.training.train import train as run_training
+
+    if trigger not in {"pull_request", "command", "merge", "manual"}:
+        raise UsageError(f"--trigger {trigger!r} is not one of pull_request, command, merge, manual")
+    overrides = parse_overrides(param or [], params)
+    head_sha, head_branch = git_head(project) if sha is None or branch is None else ("", "")
+    request = TrainRequest(project_dir=project, sha=sha if sha is not None else head_sha, pr=pr,
+                           branch=branch if branch is not None else head_branch, trigger=trigger,
+                           repo=repo, ci_url=ci_url, overrides=overrides, force=force)
+    settings = load_settings()
+    result = run_training(request, settings.mlflow_tracking_uri,
+                          lambda line: typer.echo(f"mlbot: {line}", err=True))
+    if result.reused:
+        typer.echo(f"reused run {result.run_id} (cache hit on key {result.cache_key[:12]}; "
+                   "nothing new was logged; --force retrains)")
+    else:
+        baseline = f" against production v{result.baseline_version}" if result.baseline_version else ""
+        typer.echo(f"trained run {result.run_id}{baseline}")
+        for line in _summary(result):
+            typer.echo(f"  {line}")
+    typer.echo(f"run_id={result.run_id}")
+
+
+def check(
+    directory: Annotated[Path, typer.Argument(help="Repository holding mlbot.yaml.")] = Path("."),
+) -> None:
+    """Validate mlbot.yaml against its data and estimator; exit 2 listing every problem."""
+    from bot.training.train import check_project
+
+    project = check_project(directory)
+    config = project.config
+    policies = _check_policies(directory, config.metric_names, config.data.slices)
+    mode = config.train.estimator if config.train.mode == "estimator" else f"command `{config.train.command}`"
+    typer.echo(f"ok: {directory / 'mlbot.yaml'}: model {config.model} ({config.task}), {mode}, "
+               f"metrics {', '.join(config.metric_names)}")
+    typer.echo(f"ok: {policies}")
+
+
+def _check_policies(directory: Path, metrics: list[str], slices: list[str]) -> str:
+    """Validate policies/*.yaml (or note the default policy); raise ConfigError listing problems."""
+    from bot.core.errors import ConfigError
+    from bot.core.policy import load_policies, validate_against
+
+    files = {f"policies/{p.name}": p.read_text() for p in sorted((directory / "policies").glob("*.y*ml"))}
+    policy = load_policies(files)
+    problems = validate_against(policy, metrics, slices)
+    if problems:
+        raise ConfigError(problems, hint="fix the policy files, then run `mlbot check` again")
+    return (f"{len(policy.gates)} gates from mlbot's default policy (no policies/*.yaml)" if policy.is_default
+            else f"{len(policy.gates)} gates in {', '.join(policy.files)}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to `app`."""
+    app.command()(train)
+    app.command()(check)

@@ -1,0 +1,289 @@
+"""Compare a candidate run with the production run: metric deltas with paired CIs, slices, params, data.
+
+Everything here takes our own values (a predictions DataFrame, dicts, `RunView`s) and returns
+plain dataclasses; the MLflow adapter builds the inputs, `policy` and `report` consume the output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bot.core.errors import ConfigError, Problem
+from bot.core.judge.bootstrap import EvalData, FloatArray, Scored, paired_deltas, percentile_ci, point_value
+from bot.core.judge.datadiff import DataDiff, diff_profiles
+from bot.core.judge.metrics import METRICS, higher_is_better
+
+DEFAULT_CONFIDENCE = 0.95
+DEFAULT_RESAMPLES = 2000
+MAX_SLICE_VALUES = 50  # per column, the most frequent values; the rest are summed up in the report
+
+
+@dataclass(frozen=True)
+class RunView:
+    """What compare needs to know about one MLflow run (built by the MLflow adapter)."""
+
+    run_id: str
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    profile: Mapping[str, Any] | None = None
+    version: str | None = None  # registry version, for the production run
+    experiment_id: str | None = None  # for links into the MLflow UI
+
+    @property
+    def sha(self) -> str | None:
+        return self.tags.get("mlbot.sha")
+
+    @property
+    def pr(self) -> int | None:
+        value = self.tags.get("mlbot.pr", "")
+        return int(value) if value.isdigit() else None
+
+    @property
+    def eval_sha256(self) -> str | None:
+        return self.tags.get("mlbot.eval_sha256") or None
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    """One metric for both models; `delta` is candidate − production in the metric's own units."""
+
+    name: str
+    higher_is_better: bool
+    candidate: float
+    production: float | None = None
+    cis: Mapping[float, tuple[float, float]] = field(default_factory=dict)
+    samples: FloatArray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.production is None else self.candidate - self.production
+
+    @property
+    def delta_pct(self) -> float | None:
+        if self.production is None or self.production == 0:
+            return None
+        return (self.candidate - self.production) / abs(self.production) * 100.0
+
+    def ci(self, confidence: float = DEFAULT_CONFIDENCE) -> tuple[float, float] | None:
+        """The paired percentile CI of `delta` at `confidence`, None when there is no pairing."""
+        for level, interval in self.cis.items():
+            if abs(level - confidence) < 1e-9:
+                return interval
+        if self.samples is not None:
+            return percentile_ci(self.samples, confidence)
+        return None
+
+
+@dataclass(frozen=True)
+class SliceComparison:
+    """The metrics on the eval rows where `column == value`."""
+
+    column: str
+    value: str
+    rows: int
+    metrics: tuple[MetricComparison, ...]
+
+    def metric(self, name: str) -> MetricComparison | None:
+        return next((m for m in self.metrics if m.name == name), None)
+
+
+@dataclass(frozen=True)
+class ParamsDiff:
+    added: Mapping[str, str] = field(default_factory=dict)
+    removed: Mapping[str, str] = field(default_factory=dict)
+    changed: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (production, candidate)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything the gates and the report need; `production is None` means first promotion."""
+
+    model: str
+    candidate: RunView
+    production: RunView | None
+    metrics: tuple[MetricComparison, ...]
+    slices: tuple[SliceComparison, ...] = ()
+    slice_values_omitted: Mapping[str, int] = field(default_factory=dict)
+    params: ParamsDiff = field(default_factory=ParamsDiff)
+    data: DataDiff | None = None
+    eval_set_same: bool | None = None
+    rows: int = 0
+    resamples: int = DEFAULT_RESAMPLES
+    seed: int = 0
+    confidence: float = DEFAULT_CONFIDENCE
+
+    @property
+    def first_promotion(self) -> bool:
+        return self.production is None
+
+    @property
+    def primary(self) -> str | None:
+        return self.metrics[0].name if self.metrics else None
+
+    def metric(self, name: str) -> MetricComparison | None:
+        return next((m for m in self.metrics if m.name == name), None)
+
+    def slices_of(self, column: str) -> list[SliceComparison]:
+        return [s for s in self.slices if s.column == column]
+
+
+def diff_params(production: Mapping[str, str], candidate: Mapping[str, str]) -> ParamsDiff:
+    """Params added, removed and changed from production to candidate."""
+    return ParamsDiff(
+        added={k: candidate[k] for k in sorted(candidate.keys() - production.keys())},
+        removed={k: production[k] for k in sorted(production.keys() - candidate.keys())},
+        changed={k: (production[k], candidate[k]) for k in sorted(candidate.keys() & production.keys())
+                 if production[k] != candidate[k]},
+    )
+
+
+# --- predictions.parquet -> EvalData --------------------------------------------------------------
+
+
+def _classes(frame: pd.DataFrame, prefixes: Sequence[str]) -> list[str]:
+    """Class labels in the models' `classes_` order, else sorted over truth and predictions."""
+    for prefix in prefixes:
+        cols = [c for c in frame.columns if c.startswith(f"{prefix}_proba.")]
+        if cols:
+            named = [c.split(".", 1)[1] for c in cols]
+            seen = {str(v) for c in ("truth", *(f"{p}_pred" for p in prefixes)) for v in frame[c].unique()}
+            return named + sorted(seen - set(named))
+    values = pd.unique(pd.concat([frame["truth"], *(frame[f"{p}_pred"] for p in prefixes)]))
+    try:
+        ordered = sorted(values)
+    except TypeError:
+        ordered = sorted(values, key=str)
+    return [str(v) for v in ordered]
+
+
+def eval_data(frame: pd.DataFrame, task: str) -> EvalData:
+    """Turn the logged predictions table into arrays; labels become indices into the class list."""
+    missing = [c for c in ("truth", "candidate_pred") if c not in frame.columns]
+    if missing:
+        raise ConfigError([Problem("eval/predictions.parquet", c, "column is missing") for c in missing],
+                          hint="re-run `mlbot train` with this mlbot version")
+    prefixes = ["candidate"] + (["production"] if "production_pred" in frame.columns else [])
+    if task == "regression":
+        scored = {p: Scored(frame[f"{p}_pred"].to_numpy(dtype=np.float64)) for p in prefixes}
+        truth = frame["truth"].to_numpy(dtype=np.float64)
+        return EvalData(truth, scored["candidate"], scored.get("production"))
+    classes = _classes(frame, prefixes)
+    index = {c: i for i, c in enumerate(classes)}
+
+    def codes(column: str) -> np.ndarray[Any, np.dtype[np.int64]]:
+        return np.asarray([index[str(v)] for v in frame[column].to_numpy()], dtype=np.int64)
+
+    def proba(prefix: str) -> np.ndarray[Any, np.dtype[np.float64]] | None:
+        cols = [f"{prefix}_proba.{c}" for c in classes]
+        if not any(c in frame.columns for c in cols):
+            return None
+        return np.column_stack([frame[c].to_numpy(dtype=np.float64) if c in frame.columns
+                                else np.zeros(len(frame)) for c in cols])
+
+    scored = {p: Scored(codes(f"{p}_pred"), proba(p)) for p in prefixes}
+    return EvalData(codes("truth"), scored["candidate"], scored.get("production"), tuple(classes))
+
+
+# --- metrics and slices -----------------------------------------------------------------------------
+
+
+def _compare_metrics(
+    data: EvalData, names: Sequence[str], levels: Sequence[float], resamples: int, seed: int
+) -> tuple[MetricComparison, ...]:
+    """Point values for both models and, when paired, the bootstrap CI of each delta."""
+    samples: dict[str, FloatArray] = {}
+    if data.production is not None and data.rows >= 2:
+        samples = paired_deltas(data, names, resamples=resamples, seed=seed)
+    out = []
+    for name in names:
+        production = None if data.production is None else _safe_value(name, data, data.production)
+        draws = samples.get(name)
+        cis = {} if draws is None else {level: percentile_ci(draws, level) for level in levels}
+        out.append(MetricComparison(name, higher_is_better(name), _safe_value(name, data, data.candidate),
+                                    production, cis, draws))
+    return tuple(out)
+
+
+def _safe_value(name: str, data: EvalData, scored: Scored) -> float:
+    """The metric, or NaN where it is undefined on these rows (e.g. one class in a slice)."""
+    try:
+        return point_value(name, data, scored)
+    except ValueError:
+        return float("nan")
+
+
+def _compare_slices(
+    frame: pd.DataFrame, data: EvalData, columns: Sequence[str], names: Sequence[str],
+    levels: Sequence[float], resamples: int, seed: int,
+) -> tuple[tuple[SliceComparison, ...], dict[str, int]]:
+    out: list[SliceComparison] = []
+    omitted: dict[str, int] = {}
+    for column in columns:
+        key = f"slice.{column}"
+        if key not in frame.columns:
+            continue
+        values = frame[key].astype(str).where(frame[key].notna(), "(missing)")
+        counts = values.value_counts()
+        if len(counts) > MAX_SLICE_VALUES:
+            omitted[column] = len(counts) - MAX_SLICE_VALUES
+        for value, rows in counts.head(MAX_SLICE_VALUES).items():
+            part = data.subset((values == value).to_numpy())
+            out.append(SliceComparison(column, str(value), int(rows),
+                                       _compare_metrics(part, names, levels, resamples, seed)))
+    return tuple(out), omitted
+
+
+def compare_runs(
+    candidate: RunView,
+    production: RunView | None,
+    predictions: pd.DataFrame,
+    *,
+    model: str,
+    metrics: Sequence[str],
+    slices: Sequence[str] = (),
+    task: str | None = None,
+    confidence_levels: Sequence[float] = (DEFAULT_CONFIDENCE,),
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> Comparison:
+    """Compare candidate and production on the logged eval predictions (first metric is primary)."""
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise ConfigError([Problem("mlbot.yaml", "metrics", f"unknown metric {m!r}; known: "
+                                   f"{', '.join(METRICS)}") for m in unknown])
+    task = task or (METRICS[metrics[0]].task if metrics else "classification")
+    levels = sorted({*confidence_levels, DEFAULT_CONFIDENCE})
+    data = eval_data(predictions, task)
+    if production is None:
+        data = EvalData(data.y, data.candidate, None, data.classes)
+    slice_results, omitted = _compare_slices(predictions, data, slices, metrics, levels, resamples, seed)
+    same_eval = None
+    if production is not None and candidate.eval_sha256 and production.eval_sha256:
+        same_eval = candidate.eval_sha256 == production.eval_sha256
+    return Comparison(
+        model=model,
+        candidate=candidate,
+        production=production,
+        metrics=_compare_metrics(data, metrics, levels, resamples, seed),
+        slices=slice_results,
+        slice_values_omitted=omitted,
+        params=diff_params(production.params if production else {}, candidate.params)
+        if production else ParamsDiff(),
+        data=diff_profiles(production.profile, candidate.profile)
+        if production and production.profile and candidate.profile else None,
+        eval_set_same=same_eval,
+        rows=data.rows,
+        resamples=resamples,
+        seed=seed,
+        confidence=DEFAULT_CONFIDENCE,
+    )

@@ -1,0 +1,359 @@
+"""`mlbot init`: plan the files that set a repository up for mlbot, then write them safely.
+
+Planning reads the user's data file and returns the exact bytes of every file; applying writes
+only what is missing (or everything with `force`), so a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.resources
+import json
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from bot.core.errors import MlbotError, UsageError
+from bot.core.judge.metrics import Task
+
+WORKFLOW_PATH = Path(".github/workflows/mlbot-train.yml")
+POLICY_PATH = Path("policies/default.yaml")
+CONFIG_PATH = Path("mlbot.yaml")
+EVAL_FRACTION = 0.2
+SPLIT_SEED = 0
+# A numeric target with at most this many distinct values is taken for class labels.
+MAX_CLASSES = 20
+TARGET_NAMES = ("target", "label", "y", "class", "outcome")
+
+Action = Literal["created", "unchanged", "overwritten", "kept"]
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file `init` wants at `path` (relative to the repository root)."""
+
+    path: Path
+    content: bytes
+    what: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    path: Path
+    action: Action
+    what: str
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What `init` did to each file, plus the assumptions it made."""
+
+    outcomes: list[Outcome]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(o.action in ("created", "overwritten") for o in self.outcomes)
+
+
+def workflow_template() -> str:
+    """The canonical training workflow (`bot/scaffold/mlbot-train.yml`)."""
+    return (importlib.resources.files("bot.scaffold") / "mlbot-train.yml").read_text()
+
+
+def default_policy() -> str:
+    """The default gates, as shipped with mlbot."""
+    try:  # bot.core.policy owns the default; it may not be installed in older builds
+        reader = getattr(importlib.import_module("bot.core.policy"), "default_policy_text", None)
+    except ImportError:
+        reader = None
+    if reader is not None:
+        return str(reader())
+    resource = importlib.resources.files("bot.policies") / "default.yaml"
+    if not resource.is_file():
+        raise MlbotError("this mlbot installation has no default policy file", hint="reinstall mlbot")
+    return resource.read_text()
+
+
+def guess_task(target: pd.Series) -> Task:
+    """Classification for labels (non-numeric or few distinct values), else regression."""
+    if not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
+        return "classification"
+    return "classification" if target.nunique(dropna=True) <= MAX_CLASSES else "regression"
+
+
+def default_metrics(task: Task, n_classes: int) -> list[str]:
+    """Metrics for a new project, primary first."""
+    if task == "regression":
+        return ["rmse", "mae", "r2"]
+    if n_classes <= 2:
+        return ["roc_auc", "accuracy", "f1"]
+    return ["accuracy", "balanced_accuracy", "f1"]
+
+
+def guess_target(columns: Sequence[str]) -> str:
+    """A conventional target name when present, else the last column."""
+    lowered = {c.lower(): c for c in columns}
+    for name in TARGET_NAMES:
+        if name in lowered:
+            return lowered[name]
+    return columns[-1]
+
+
+def split_rows(frame: pd.DataFrame, seed: int = SPLIT_SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A deterministic train/eval split: the same rows give the same files every time."""
+    order = np.random.default_rng(seed).permutation(len(frame))
+    n_eval = max(1, round(len(frame) * EVAL_FRACTION))
+    return frame.iloc[np.sort(order[n_eval:])], frame.iloc[np.sort(order[:n_eval])]
+
+
+def model_name(root: Path) -> str:
+    """A registered-model name from the repository's directory name."""
+    slug = re.sub(r"[^a-z0-9]+", "-", root.resolve().name.lower()).strip("-")
+    return slug or "model"
+
+
+def default_branch(root: Path) -> str | None:
+    """The branch pushes promote from: origin's HEAD, else the checked-out branch."""
+    for ref in ("refs/remotes/origin/HEAD", "HEAD"):
+        try:
+            out = subprocess.run(["git", "-C", str(root), "symbolic-ref", "--short", ref],
+                                 capture_output=True, text=True, check=False, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip().removeprefix("origin/")
+    return None
+
+
+def workflow_for_branch(branch: str | None) -> str:
+    """The workflow template, promoting on pushes to `branch` instead of `main`."""
+    text = workflow_template()
+    if branch and branch != "main":
+        text = text.replace("    branches: [main]\n", f"    branches: [{json.dumps(branch)}]\n", 1)
+    return text
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet data file, with a sentence instead of a traceback on failure."""
+    if not path.is_file():
+        raise UsageError(f"the data file {path} does not exist", hint="pass an existing CSV or Parquet file")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except (ValueError, OSError, ImportError) as error:
+        raise UsageError(f"cannot read {path} as a table: {error}",
+                         hint="pass a CSV (with a header row) or a Parquet file") from None
+
+
+def table_bytes(frame: pd.DataFrame, suffix: str) -> bytes:
+    """Serialise a split in the input's format."""
+    if suffix in (".parquet", ".pq"):
+        out: bytes = frame.to_parquet(index=False)
+        return out
+    return str(frame.to_csv(index=False, lineterminator="\n")).encode()
+
+
+def _flow(items: Sequence[str]) -> str:
+    return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+
+
+def _wrap_comment(prefix: str, items: Sequence[str], width: int = 100) -> list[str]:
+    lines, current = [], prefix
+    indent = prefix[: len(prefix) - len(prefix.lstrip())] + "#   "
+    for item in items:
+        piece = (", " if current != prefix else "") + item
+        if len(current) + len(piece) > width and current != prefix:
+            lines.append(current + ",")
+            current = indent + item
+        else:
+            current += piece
+    return [*lines, current]
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """Everything `mlbot.yaml` is rendered from."""
+
+    model: str
+    task: Task
+    train: str
+    eval: str
+    target: str
+    features: list[str]
+    metrics: list[str]
+    inputs: list[str]
+    slice_candidates: list[str] = field(default_factory=list)
+
+
+def render_config(spec: ProjectSpec) -> str:
+    """The text of `mlbot.yaml` (SPEC §3), with the columns found noted as comments."""
+    estimator = ("sklearn.ensemble.RandomForestClassifier" if spec.task == "classification"
+                 else "sklearn.ensemble.RandomForestRegressor")
+    lines = [
+        "# mlbot configuration: see `mlbot check` and the README. Generated by `mlbot init`.",
+        f"model: {json.dumps(spec.model)}",
+        f"task: {spec.task}",
+        f"experiment: {json.dumps(spec.model)}",
+        "data:",
+        f"  train: {json.dumps(spec.train)}",
+        f"  eval: {json.dumps(spec.eval)}         # fixed rows: candidate and production are scored on them",
+        f"  target: {json.dumps(spec.target)}",
+        "  id: null",
+        "  slices: []",
+        *(_wrap_comment("  # columns that could be slices: ", spec.slice_candidates)
+          if spec.slice_candidates else []),
+        *_wrap_comment(f"  # features ({len(spec.features)}): ", spec.features),
+        "train:",
+        f"  estimator: {estimator}",
+        "  params: {n_estimators: 200, random_state: 0}",
+        "  # command: python train.py   # or your own script writing a fitted model to $MLBOT_MODEL_PATH",
+        f"  inputs: {_flow(spec.inputs)}",
+        f"metrics: {_flow(spec.metrics)}   # the first one is primary",
+        "ci:",
+        "  runner: actions",
+        "  workflow: mlbot-train.yml",
+        '  paths: ["**"]',
+        "commands:",
+        "  retrain_params: [n_estimators, max_depth]",
+        "  promoters: []",
+        "promote:",
+        "  alias: production",
+        "  git_tag: true",
+        "  deployment: true",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _relative(root: Path, path: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def _check_target(frame: pd.DataFrame, target: str, source: Path) -> None:
+    if target in frame.columns:
+        return
+    close = difflib.get_close_matches(target, [str(c) for c in frame.columns], n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "columns: " + ", ".join(map(str, frame.columns))
+    raise UsageError(f"{source} has no column {target!r}", hint=hint)
+
+
+def plan_data(root: Path, data: Path, eval_data: Path | None, target: str | None,
+              ) -> tuple[list[PlannedFile], ProjectSpec, list[str]]:
+    """Plan the data files and the project spec from the user's data."""
+    frame = read_table(data)
+    if frame.empty or len(frame.columns) < 2:
+        raise UsageError(f"{data} needs a header row, a target column and at least one feature and row")
+    notes: list[str] = []
+    if target is None:
+        target = guess_target([str(c) for c in frame.columns])
+        notes.append(f"assumed the target column is {target!r} (pass --target to choose)")
+    _check_target(frame, target, data)
+    planned: list[PlannedFile] = []
+    suffix = data.suffix.lower() if data.suffix.lower() in (".parquet", ".pq") else ".csv"
+    if eval_data is None:
+        train_rel, eval_rel = f"data/train{suffix}", f"data/eval{suffix}"
+        if _relative(root, data) in (train_rel, eval_rel):
+            raise UsageError(f"{data} would be overwritten by the train/eval split",
+                             hint="pass the evaluation rows with --eval FILE, or rename the file")
+        train_frame, eval_frame = split_rows(frame)
+        planned += [PlannedFile(Path(train_rel), table_bytes(train_frame, suffix), "training rows"),
+                    PlannedFile(Path(eval_rel), table_bytes(eval_frame, suffix), "evaluation rows")]
+        notes.append(f"split {data.name} deterministically: {len(train_frame)} training rows, "
+                     f"{len(eval_frame)} evaluation rows (seed {SPLIT_SEED})")
+    else:
+        _check_target(read_table(eval_data), target, eval_data)
+        rels = []
+        for source, kind in ((data, "train"), (eval_data, "eval")):
+            rel = _relative(root, source)
+            if rel is None:  # outside the repository: copy it in, unchanged
+                rel = f"data/{kind}{source.suffix.lower()}"
+                planned.append(PlannedFile(Path(rel), source.read_bytes(), f"{kind} rows (copied)"))
+            rels.append(rel)
+        train_rel, eval_rel = rels
+    task = guess_task(frame[target])
+    n_classes = int(frame[target].nunique(dropna=True))
+    features = [str(c) for c in frame.columns if c != target]
+    slices = [c for c in features
+              if not pd.api.types.is_float_dtype(frame[c]) and 1 < frame[c].nunique() <= 12]
+    inputs = (["src/"] if (root / "src").is_dir() else []) + ["data/", "mlbot.yaml"]
+    spec = ProjectSpec(model=model_name(root), task=task, train=train_rel, eval=eval_rel, target=target,
+                       features=features, metrics=default_metrics(task, n_classes), inputs=inputs,
+                       slice_candidates=slices)
+    notes.append(f"guessed task {task!r} from {target!r} ({n_classes} distinct values)")
+    return planned, spec, notes
+
+
+def plan_init(root: Path, *, data: Path | None = None, eval_data: Path | None = None,
+              target: str | None = None) -> tuple[list[PlannedFile], list[str]]:
+    """Every file `init` wants, with its bytes, plus notes on what was assumed."""
+    if data is None and (target is not None or eval_data is not None):
+        raise UsageError("--target and --eval describe a data file", hint="pass it with --data FILE")
+    planned: list[PlannedFile] = []
+    notes: list[str] = []
+    if data is not None:
+        data_files, spec, notes = plan_data(root, data, eval_data, target)
+        planned += data_files
+        planned.append(PlannedFile(CONFIG_PATH, render_config(spec).encode(), "project configuration"))
+    elif not (root / CONFIG_PATH).exists():
+        raise UsageError("mlbot init needs your data to write mlbot.yaml",
+                         hint="run `mlbot init --data FILE --target COLUMN`")
+    planned.append(PlannedFile(POLICY_PATH, default_policy().encode(), "default gates"))
+    planned.append(PlannedFile(WORKFLOW_PATH, workflow_for_branch(default_branch(root)).encode(),
+                               "training workflow"))
+    return planned, notes
+
+
+def apply_plan(root: Path, planned: Sequence[PlannedFile], *, force: bool = False) -> list[Outcome]:
+    """Write the planned files; an existing file is kept unless `force` (identical ones are untouched)."""
+    outcomes: list[Outcome] = []
+    for item in planned:
+        target = root / item.path
+        if target.exists():
+            if target.read_bytes() == item.content:
+                outcomes.append(Outcome(item.path, "unchanged", item.what))
+                continue
+            if not force:
+                outcomes.append(Outcome(item.path, "kept", item.what))
+                continue
+        action: Action = "overwritten" if target.exists() else "created"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(item.content)
+        outcomes.append(Outcome(item.path, action, item.what))
+    return outcomes
+
+
+def init_project(root: Path, *, data: Path | None = None, eval_data: Path | None = None,
+                 target: str | None = None, force: bool = False) -> InitResult:
+    """Scaffold mlbot into the repository at `root`."""
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a directory", hint="create it (and `git init` it) first")
+    planned, notes = plan_init(root, data=data, eval_data=eval_data, target=target)
+    return InitResult(apply_plan(root, planned, force=force), notes)
+
+
+def next_steps(root: Path) -> list[str]:
+    """What the user does after `init`: check, commit, secrets, and how to connect the bot."""
+    in_git = (root / ".git").exists()
+    return [
+        f"review mlbot.yaml and {POLICY_PATH.as_posix()}, then run `mlbot check {root}`",
+        ("" if in_git else "run `git init`, then ")
+        + "commit mlbot.yaml, policies/, data/ and .github/workflows/mlbot-train.yml and push",
+        "set the repository secret MLFLOW_TRACKING_URI (plus MLFLOW_TRACKING_USERNAME/PASSWORD or "
+        "MLFLOW_TRACKING_TOKEN if your server needs them): `gh secret set MLFLOW_TRACKING_URI`",
+        "Actions-only mode works now: pull requests train and get a report, merges promote; set the "
+        "repository variable MLBOT_INSTALL if mlbot is not installed from PyPI",
+        "to use the bot server instead: point a GitHub App or webhook (pull_request, issue_comment, "
+        "workflow_run, pull_request_review) at https://<your-host>/webhook and run "
+        "`gh variable set MLBOT_MODE --body bot` so the workflow only runs when the bot dispatches it",
+    ]

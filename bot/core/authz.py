@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.core.commands import COMMANDS
-from bot.ports import Permission, Review
+from bot.core.types import Permission, Review
 
 RANK: dict[str, int] = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.core.errors import MlbotError
-from bot.ports import PullRequest
+from bot.core.types import PullRequest
 
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -246,6 +246,8 @@ def pull_request_from(repo: str, pr: Mapping[str, Any]) -> PullRequest:
         merged=_bool(pr, "merged"),
         merge_commit_sha=_opt_str(pr, "merge_commit_sha"),
         html_url=_str(pr, "html_url"),
+        default_branch=_str(_obj(base, "repo"), "default_branch"),
+        clone_url=_str(_obj(base, "repo"), "clone_url"),
     )
 
 

@@ -27,3 +27,14 @@ def _no_real_github(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(("MLBOT_GITHUB", "GITHUB_")):
             monkeypatch.delenv(key, raising=False)
+
+
+# End-to-end suites: the sandbox, `mlbot serve` and MLflow together, seconds per test. `make unit`
+# leaves them out (`-m "not slow"`); `make test` and CI run them.
+SLOW_SUITES = ("flows", "demo")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(f"/tests/{suite}/" in str(item.path) for suite in SLOW_SUITES):
+            item.add_marker(pytest.mark.slow)

@@ -43,10 +43,13 @@ def serve(
 
     from bot.service.app import create_app
 
+    from bot.service.app import require_secrets
+
     settings = load_settings()
+    require_secrets(settings)
     if (settings.queue_workers if workers is None else workers) > 0:
         require_github(settings)
-    app = create_app(settings, workers=workers)  # refuses to build without a webhook secret
+    app = create_app(settings, workers=workers)
     _logging()
     uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", access_log=access_log,
                 log_level="info", lifespan="on")

@@ -66,7 +66,7 @@ def on_comment(event: Event, ctx: Context) -> None:
     replies: list[Reply] = []
     for item in found:
         if isinstance(item, CommandError):
-            replies.append(Reply(False, escape_md(item.message)))
+            replies.append(Reply(False, item.message))  # commands.py quotes what the user typed
             continue
         try:
             replies.append(run_command(ctx, event, item))

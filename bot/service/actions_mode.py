@@ -117,15 +117,19 @@ class _NoQueue:
         return False
 
 
-def actions_context(env: ActionsEnvironment, settings: Settings) -> Context:
-    """The ports for this job: the workflow token against `GITHUB_API_URL`, and MLflow."""
+def actions_forge(env: ActionsEnvironment, settings: Settings) -> Forge:
+    """The forge for this job: the workflow token against `GITHUB_API_URL`."""
     if not env.token:
         raise UsageError("GITHUB_TOKEN is not set, so I cannot post to the pull request",
                          hint="add `env: {GITHUB_TOKEN: ${{ github.token }}}` to the step")
     # The workflow token's comments are github-actions[bot]'s; an installation token cannot ask GET /user.
-    forge = composition.build_forge(settings, api_url=env.api_url, token=env.token,
-                                    login=composition.explicit_login(settings) or ACTIONS_BOT_LOGIN)
-    return composition.build_context(settings, _NoQueue(), forge=forge, runners={})
+    return composition.build_forge(settings, api_url=env.api_url, token=env.token,
+                                   login=composition.explicit_login(settings) or ACTIONS_BOT_LOGIN)
+
+
+def actions_context(env: ActionsEnvironment, settings: Settings) -> Context:
+    """The ports for this job: the workflow token's forge and MLflow; nothing is queued."""
+    return composition.build_context(settings, _NoQueue(), forge=actions_forge(env, settings), runners={})
 
 
 def _base_settings(ctx: Context, pull: PullRequest) -> RepoSettings:

@@ -70,11 +70,13 @@ def promote_or_refuse(
                          hint='add --reason "why the gates may be overridden"')
     assessment = assess(config, run_id, tracker=tracker, policies=policies, context=context,
                         waivers={WAIVE_ALL: reason} if force else None, mlflow_url=mlflow_url)
+    if assessment.stale and not force:  # verdicts against an old production say nothing about now
+        return Decision(assessment, refusal=_stale_refusal(config.model, assessment.stale))
     if not assessment.promotable and not assessment.is_production:
         return Decision(assessment, refusal=_gates_refusal(config.model, assessment))
-    stale = None if force else (assessment.stale or (defer(assessment) if defer else None))
-    if stale:
-        return Decision(assessment, refusal=_stale_refusal(config.model, stale))
+    deferred = None if force or defer is None else defer(assessment)
+    if deferred:
+        return Decision(assessment, refusal=_stale_refusal(config.model, deferred))
     overridden = [r.name for r in assessment.evaluation.results if r.verdict == "waived"]
     try:
         promotion = tracker.promote(config.model, run_id, by=by, alias=config.promote.alias, reason=reason,

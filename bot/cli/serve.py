@@ -41,9 +41,7 @@ def serve(
     """Serve POST /webhook, /healthz, /readyz and /metrics, with in-process workers."""
     import uvicorn
 
-    from bot.service.app import create_app
-
-    from bot.service.app import require_secrets
+    from bot.service.app import create_app, require_secrets
 
     settings = load_settings()
     require_secrets(settings)

@@ -138,16 +138,6 @@ class Event:
         builder = _BUILDERS.get(event)
         return builder(base, payload) if builder else UnknownEvent(**base, payload=dict(payload))
 
-    @classmethod
-    def from_http(cls, headers: Mapping[str, str], body: bytes) -> Event:
-        """Build the typed event from a delivery's headers and raw body (signature checked elsewhere)."""
-        lower = {k.lower(): v for k, v in headers.items()}
-        name = lower.get("x-github-event")
-        if not name:
-            raise MalformedDelivery("the delivery has no X-GitHub-Event header")
-        payload = parse_json(decode_body(lower.get("content-type"), body))
-        return cls.from_payload(name, payload, lower.get("x-github-delivery", ""))
-
 
 def _common(event: str, payload: Mapping[str, Any], delivery_id: str) -> dict[str, Any]:
     installation = _obj(payload, "installation")

@@ -19,8 +19,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from bot.core.judge.compare import Comparison, MetricComparison
 from bot.core.judge.gates import Evaluation, GateResult
+from bot.core.types import COMMENT_LIMIT
 
-COMMENT_LIMIT = 65_536
 _SAFE_LIMIT = COMMENT_LIMIT - 536  # room for GitHub counting a few characters differently
 _SHRINK_STEPS = (50, 20, 5, 0)  # rows kept per long table, tried in turn until the comment fits
 _ZWJ = "\u200d"

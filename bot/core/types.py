@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+COMMENT_LIMIT = 65_536  # GitHub refuses comment bodies longer than this
+
 Permission = Literal["admin", "maintain", "write", "triage", "read", "none"]
 CheckStatus = Literal["queued", "in_progress", "completed"]
 CheckConclusion = Literal[

@@ -11,7 +11,18 @@ from bot.core.types import ModelVersionRef
 from bot.handlers import promotion
 from bot.usecases import jobs
 from bot.usecases.promotion import promote_or_refuse
-from tests.handlers.fakes import CONFIG, HEAD_SHA, MERGE_SHA, POLICY, REPO, STRICT, FakeForge, FakeTracker, context, pull
+from tests.handlers.fakes import (
+    CONFIG,
+    HEAD_SHA,
+    MERGE_SHA,
+    POLICY,
+    REPO,
+    STRICT,
+    FakeForge,
+    FakeTracker,
+    context,
+    pull,
+)
 
 PROJECT = parse_project(CONFIG, "mlbot.yaml")
 

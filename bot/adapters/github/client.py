@@ -32,6 +32,7 @@ from bot.adapters.github.convert import (
 )
 from bot.adapters.github.retry import RetryPolicy, call_with_retries
 from bot.core.errors import ForgeError
+from bot.core.types import COMMENT_LIMIT
 from bot.ports import (
     CheckConclusion,
     CheckOutput,
@@ -49,7 +50,6 @@ from bot.ports import (
 )
 
 T = TypeVar("T")
-COMMENT_LIMIT = 65_536  # GitHub refuses longer comment bodies
 STATUSES: tuple[str, ...] = get_args(CompareStatus)
 
 

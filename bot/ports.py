@@ -160,6 +160,7 @@ class Context:
     runners: Mapping[str, Runner] = field(default_factory=dict)  # by `ci.runner`: "local", "actions"
     mlflow_url: str | None = None  # public MLflow UI base, for links in reports
     locks: Locks | None = None  # None: process-local locks only (one worker process)
+    signing_keys: tuple[str, ...] = ()  # sign the nonces of dispatched workflow runs (newest first)
     memo: Any = None  # bot.usecases.memo.Memo, created on first use
 
 

@@ -115,6 +115,7 @@ class TrainingJob:
     params: dict[str, Any] = field(default_factory=dict)  # validated `/retrain` overrides
     default_branch: str = "main"  # Actions dispatches on it; the sha travels as an input
     workflow: str = "mlbot-train.yml"
+    nonce: str = ""  # Actions: proves a completed workflow run is the one the bot dispatched
 
 
 @dataclass(frozen=True)

@@ -11,23 +11,23 @@ from dataclasses import dataclass
 from bot.core.authz import Actor, authorize
 from bot.core.commands import CommandError, ParsedCommand, parse_comment, render_help, validate_retrain_params
 from bot.core.errors import ConfigError, MlbotError
-from bot.core.events import Event, IssueCommentEvent
+from bot.core.events import Event, IssueCommentEvent, UnknownEvent
 from bot.core.report import escape_md
 from bot.core.types import PullRequest
 from bot.handlers.routing import Router
 from bot.ports import Context
+from bot.usecases import jobs
 from bot.usecases.assess import describe_gate
 from bot.usecases.promotion import announce, promote_or_refuse
 from bot.usecases.repo_state import (
     NotConfigured,
     RepoSettings,
-    approval_marker,
     gate_context,
     read_settings,
     settings_ref,
 )
 from bot.usecases.reporting import complete_gates_check, judge, publish_report
-from bot.usecases.training import start_training
+from bot.usecases.training import approve, start_training
 
 log = logging.getLogger("mlbot.chatops")
 router = Router()
@@ -53,15 +53,32 @@ class Request:
 
 @router.register("issue_comment", "created")
 def on_comment(event: Event, ctx: Context) -> None:
-    """Run every command in a new comment (edits are ignored: only `created` is routed)."""
+    """Queue the commands of a new comment, once per comment id (edits are ignored: only `created` is routed).
+
+    A delivery replayed under a new id, or redelivered by GitHub under its own, names the same
+    comment: its commands never run twice.
+    """
     if not isinstance(event, IssueCommentEvent) or event.author.lower() == ctx.bot_login.lower():
         return
-    found = parse_comment(event.body, bot_mention=ctx.bot_login.removesuffix("[bot]"))
-    if not found:
+    if not parse_comment(event.body, bot_mention=ctx.bot_login.removesuffix("[bot]")):
         return
-    ctx.forge.add_reaction(event.repo, event.comment_id, "eyes")
-    if not event.is_pull_request:
-        finish(ctx, event, [Reply(False, "mlbot commands work on pull requests, not on issues.")])
+    request = jobs.CommandRequested(repo=event.repo, number=event.number, is_pull_request=event.is_pull_request,
+                                    comment_id=event.comment_id, body=event.body, author=event.author,
+                                    html_url=event.html_url)
+    if not jobs.enqueue(ctx.queue, request, f"command:{event.repo.lower()}:{event.comment_id}"):
+        log.info("comment %s on %s#%s was already handled", event.comment_id, event.repo, event.number)
+
+
+@router.register(jobs.CommandRequested.kind)
+def run_comment(event: Event, ctx: Context) -> None:
+    """Run every command in a comment: 👀 on receipt, a reply, then 🚀 if all went well, else 😕."""
+    if not isinstance(event, UnknownEvent):
+        return
+    comment = jobs.CommandRequested.from_payload(event.payload)
+    found = parse_comment(comment.body, bot_mention=ctx.bot_login.removesuffix("[bot]"))
+    ctx.forge.add_reaction(comment.repo, comment.comment_id, "eyes")
+    if not comment.is_pull_request:
+        finish(ctx, comment, [Reply(False, "mlbot commands work on pull requests, not on issues.")])
         return
     replies: list[Reply] = []
     for item in found:
@@ -69,13 +86,13 @@ def on_comment(event: Event, ctx: Context) -> None:
             replies.append(Reply(False, item.message))  # commands.py quotes what the user typed
             continue
         try:
-            replies.append(run_command(ctx, event, item))
+            replies.append(run_command(ctx, comment, item))
         except MlbotError as error:
             replies.append(Reply(False, f"`/{item.verb}` failed: {escape_md(error)}"))
-    finish(ctx, event, replies)
+    finish(ctx, comment, replies)
 
 
-def finish(ctx: Context, event: IssueCommentEvent, replies: list[Reply]) -> None:
+def finish(ctx: Context, event: jobs.CommandRequested, replies: list[Reply]) -> None:
     """One reply quoting the command's outcome(s), then 🚀 if all went well, else 😕."""
     ok = all(r.ok for r in replies)
     body = f"@{event.author} " + "\n\n".join(r.text for r in replies)
@@ -83,7 +100,7 @@ def finish(ctx: Context, event: IssueCommentEvent, replies: list[Reply]) -> None
     ctx.forge.add_reaction(event.repo, event.comment_id, "rocket" if ok else "confused")
 
 
-def run_command(ctx: Context, event: IssueCommentEvent, command: ParsedCommand) -> Reply:
+def run_command(ctx: Context, event: jobs.CommandRequested, command: ParsedCommand) -> Reply:
     """Authorize `command` for its author right now, then carry it out."""
     if command.verb == "help":
         return Reply(True, render_help(bot_mention=ctx.bot_login.removesuffix("[bot]")))
@@ -115,12 +132,8 @@ def retrain(ctx: Context, r: Request) -> Reply:
 
 
 def ok_to_retrain(ctx: Context, r: Request) -> Reply:
-    pull = r.pull
-    ctx.forge.create_comment(pull.repo, pull.number, f"{approval_marker(pull.head_sha, r.by)}\n"
-                             f"@{r.by} approved training of {pull.head_sha[:7]}. A new push needs a new "
-                             "`/ok-to-retrain`.")
-    what = start_training(ctx, pull, trigger="command")
-    return Reply(True, f"`/ok-to-retrain` for {pull.head_sha[:7]}: {escape_md(what)}.")
+    what = approve(ctx, r.pull, by=r.by, comment_id=r.comment_id, named=r.command.sha)
+    return Reply(what.startswith("approved"), f"`/ok-to-retrain`: {escape_md(what)}")
 
 
 def latest_run(ctx: Context, r: Request) -> str:
@@ -148,9 +161,9 @@ def promote(ctx: Context, r: Request) -> Reply:
     force = "force" in r.command.flags
     reason = r.command.reason or ""
     config = r.settings.config
+    asked = f"{reason or f'/promote on #{r.pull.number}'} ({r.comment_url})" if r.comment_url else reason
     decision = promote_or_refuse(config, latest_run(ctx, r), tracker=ctx.tracker, by=r.by,
-                                 policies=r.settings.policies, force=force,
-                                 reason=f"{reason} ({r.comment_url})" if force and r.comment_url else reason,
+                                 policies=r.settings.policies, force=force, reason=asked,
                                  context=gate_context(ctx.forge, r.pull, r.settings.policy), pr=r.pull.number,
                                  mlflow_url=ctx.mlflow_url)
     if decision.refusal is not None:
@@ -159,7 +172,7 @@ def promote(ctx: Context, r: Request) -> Reply:
     if not decision.promotion.changed:
         return Reply(True, f"`/promote`: v{decision.promotion.version} already is production; nothing moved.")
     announce(ctx, r.pull, r.settings, decision.promotion, ref=r.pull.head_sha)
-    forced = f" (forced by @{r.by}: {escape_md(reason)})" if force else ""
+    forced = f" (forced by @{r.by}: {escape_md(reason)}; recorded in the ledger with {r.comment_url})" if force else ""
     return Reply(True, f"`/promote`: done{forced}.")
 
 

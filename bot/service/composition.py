@@ -92,7 +92,7 @@ def build_context(settings: Settings, queue: JobQueue, *, forge: Forge | None = 
     login = explicit_login(settings) or str(getattr(github, "bot_login", settings.bot_login))
     return Context(forge=github, queue=queue, tracker=tracker if tracker is not None else build_tracker(settings),
                    bot_login=login, runners=runners if runners is not None else build_runners(settings, github),
-                   mlflow_url=settings.mlflow_ui_url)
+                   mlflow_url=settings.mlflow_ui_url, signing_keys=tuple(settings.webhook_secrets))
 
 
 def context_factory(settings: Settings) -> ContextFactory:

@@ -76,6 +76,27 @@ class PromotionRequested:
                    run_id=payload.get("run_id") or None)
 
 
+@dataclass(frozen=True)
+class CommandRequested:
+    """The commands of one comment, run once per comment id whatever delivery brought them."""
+
+    kind: ClassVar[str] = "mlbot.command"
+    repo: str
+    number: int
+    is_pull_request: bool
+    comment_id: int
+    body: str
+    author: str
+    html_url: str = ""
+
+    def payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> CommandRequested:
+        return cls(**payload)
+
+
 def enqueue(queue: JobQueue, job: Job, key: str) -> bool:
     """Queue `job` once per `key` (namespaced apart from delivery ids); False when already queued."""
     return queue.enqueue(job.kind, job.payload(), key=KEY_PREFIX + key)

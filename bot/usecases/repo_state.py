@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.core import markers
 from bot.core.authz import Approval, review_facts
 from bot.core.config import ProjectConfig, parse_project
 from bot.core.errors import ConfigError, Problem
@@ -21,8 +22,6 @@ from bot.core.types import Comment, PullRequest
 from bot.ports import Context, Forge
 from bot.usecases.memo import remembered
 
-APPROVAL = re.compile(r"<!-- mlbot:ok-to-retrain sha=([0-9a-f]{7,40}) by=([^\s>]+) -->")
-WAITING = "<!-- mlbot:waiting sha={sha} -->"
 STATUS_AS_CONCLUSION = {"success": "success", "failure": "failure", "error": "failure", "pending": None}
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -102,8 +101,13 @@ def gate_context(forge: Forge, pull: PullRequest, policy: PolicySet) -> GateCont
 
 
 def approval_marker(sha: str, login: str) -> str:
-    """The hidden line the bot writes when someone says /ok-to-retrain for `sha`."""
-    return f"<!-- mlbot:ok-to-retrain sha={sha} by={login} -->"
+    """The first line the bot writes when someone with write access says /ok-to-retrain for `sha`."""
+    return markers.write("ok-to-retrain", sha=sha, by=login)
+
+
+def waiting_marker(sha: str) -> str:
+    """The first line of the bot's one comment per untrusted head asking for /ok-to-retrain."""
+    return markers.write("waiting", sha=sha)
 
 
 def bot_comments(ctx: Context, pull: PullRequest) -> list[Comment]:
@@ -113,8 +117,19 @@ def bot_comments(ctx: Context, pull: PullRequest) -> list[Comment]:
 
 
 def approvals(comments: Iterable[Comment]) -> list[Approval]:
-    """The /ok-to-retrain approvals recorded in the bot's comments."""
-    return [Approval(sha=m.group(1), approver=m.group(2)) for c in comments for m in APPROVAL.finditer(c.body)]
+    """The /ok-to-retrain approvals recorded on the first line of the bot's own comments."""
+    return [Approval(sha=m.get("sha"), approver=m.get("by"))
+            for m in markers.of_kind((c.body for c in comments), "ok-to-retrain")]
+
+
+def waiting_heads(comments: Iterable[Comment]) -> list[tuple[int, str]]:
+    """(comment id, sha) of every head the bot asked approval for, oldest first."""
+    found = []
+    for comment in comments:
+        mark = markers.read(comment.body)
+        if mark is not None and mark.kind == "waiting":
+            found.append((comment.id, mark.get("sha")))
+    return sorted(found)
 
 
 def bullet_problems(problems: Iterable[Problem]) -> str:

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from bot.core.errors import ConfigError
 from bot.core.paths import edited_policies
-from bot.core.report import WAITING_KINDS, escape_md, marker, render_markdown, render_text
+from bot.core.report import WAITING_KINDS, escape_md, fence_block, marker, render_markdown, render_text
 from bot.core.types import CheckConclusion, PullRequest, TrainingJob, TrainingOutcome
 from bot.ports import Context
 from bot.usecases import jobs
@@ -64,11 +64,11 @@ def training_done(ctx: Context, finished: jobs.TrainingFinished, details_url: st
 
 
 def log_block(log_tail: str) -> str:
-    """The end of a training log, folded, safe inside Markdown."""
+    """The end of a training log, folded, fenced."""
     if not log_tail.strip():
         return ""
-    text = log_tail[-LOG_TAIL:].replace("```", "`\u200d``")
-    return f"<details><summary>last lines of the training log</summary>\n\n```text\n{text}\n```\n</details>\n"
+    return (f"<details><summary>last lines of the training log</summary>\n\n{fence_block(log_tail[-LOG_TAIL:])}\n"
+            "</details>\n")
 
 
 def report_failure(ctx: Context, pull: PullRequest, finished: jobs.TrainingFinished,
@@ -79,14 +79,15 @@ def report_failure(ctx: Context, pull: PullRequest, finished: jobs.TrainingFinis
         model = read_settings(ctx, pull.repo, settings_ref(pull)).config.model
     except (NotConfigured, ConfigError):
         model = "model"
-    summary = f"Training of {job.sha[:7]} failed: {outcome.message}"
+    summary = f"Training of {job.sha[:7]} failed: {escape_md(outcome.message)}"
     body = (f"{marker(model)}\n## mlbot: training failed for `{job.sha[:7]}`\n\n{escape_md(outcome.message)}\n\n"
             f"{log_block(outcome.log_tail)}\nFix the problem and push again, or comment `/retrain` to retry.\n")
     with holding(ctx, pull_key(pull.repo, pull.number)):
         ctx.forge.upsert_sticky_comment(pull.repo, pull.number, marker(model), body)
     set_check(ctx, pull.repo, job.sha, TRAIN_CHECK, status="completed", conclusion="failure",
               check_id=finished.check_id, title="Training failed", summary=summary,
-              text=outcome.log_tail[-60_000:] or None, details_url=details_url)
+              text=fence_block(outcome.log_tail[-60_000:]) if outcome.log_tail.strip() else None,
+              details_url=details_url)
     set_check(ctx, pull.repo, job.sha, GATES_CHECK, status="completed", conclusion="neutral",
               title="No model to judge", summary="Training failed, so no gate was evaluated.")
 
@@ -145,10 +146,10 @@ def complete_gates_check(ctx: Context, pull: PullRequest, assessment: Assessment
         conclusion, title = "neutral", "Waiting for reviews or CI"
     else:
         conclusion, title = "failure", f"{len(blocking)} blocking gate(s) did not pass"
-    summary = "\n".join(f"- {describe_gate(r)}" for r in blocking) or "All blocking gates pass."
+    summary = "\n".join(f"- {escape_md(describe_gate(r))}" for r in blocking) or "All blocking gates pass."
     set_check(ctx, pull.repo, pull.head_sha, GATES_CHECK, status="completed",
               conclusion=conclusion, title=title, summary=summary[:60_000],
-              text=f"```text\n{render_text(view)[:60_000]}\n```", details_url=details_url)
+              text=fence_block(render_text(view)[:60_000]), details_url=details_url)
 
 
 def report_again(ctx: Context, pull: PullRequest) -> Assessment | None:

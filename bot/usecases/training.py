@@ -10,25 +10,29 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
-from bot.core.authz import decide_trust
+from bot.core.authz import Approval, decide_trust, run_nonce
 from bot.core.errors import ConfigError
 from bot.core.paths import needs_retraining
+from bot.core.report import escape_md
 from bot.core.types import Comment, PullRequest, TrainingJob, TrainingOutcome
 from bot.ports import Context
 from bot.usecases import jobs
 from bot.usecases.checks import TRAIN_CHECK, set_check
 from bot.usecases.repo_state import (
-    WAITING,
     NotConfigured,
     RepoSettings,
+    approval_marker,
     approvals,
     bot_comments,
     bullet_problems,
     changed_files,
     read_settings,
     settings_ref,
+    waiting_heads,
+    waiting_marker,
 )
 
 log = logging.getLogger("mlbot.training")
@@ -72,7 +76,7 @@ def start_training(
         trusted_author = author_role in ("admin", "maintain", "write") and not pull.from_fork
         said = [] if trusted_author else bot_comments(ctx, pull)
         trust = decide_trust(repo=pull.repo, head_sha=sha, author=pull.author, author_permission=author_role,
-                             from_fork=pull.from_fork, approvals=approvals(said))
+                             from_fork=pull.from_fork, approvals=live_approvals(ctx, pull.repo, said, sha))
         if not trust.trusted:
             wait_for_approval(ctx, pull, sha, trust.reason, said)
             return trust.reason
@@ -84,13 +88,44 @@ def start_training(
                                                     attempt=attempt))
 
 
+def live_approvals(ctx: Context, repo: str, said: list[Comment], sha: str) -> list[Approval]:
+    """The approvals of `sha`, each with its approver's permission as it is now (access may be gone)."""
+    found = approvals(said)
+    return [replace(a, permission=ctx.forge.permission(repo, a.approver)) if a.sha == sha else a for a in found]
+
+
 def wait_for_approval(ctx: Context, pull: PullRequest, sha: str, reason: str, said: list[Comment]) -> None:
     """Neutral check (never failure) and one comment per head sha asking for /ok-to-retrain."""
     set_check(ctx, pull.repo, sha, TRAIN_CHECK, status="completed", conclusion="neutral",
               title="Waiting for approval", summary=reason)
-    marker = WAITING.format(sha=sha)
-    if not any(c.body.startswith(marker) for c in said):
-        ctx.forge.create_comment(pull.repo, pull.number, f"{marker}\n{reason}")
+    if sha not in {head for _, head in waiting_heads(said)}:
+        ctx.forge.create_comment(pull.repo, pull.number, f"{waiting_marker(sha)}\n{escape_md(reason)}")
+
+
+def approve(ctx: Context, pull: PullRequest, *, by: str, comment_id: int, named: str | None) -> str:
+    """Record `/ok-to-retrain` for the head `by` could see when writing comment `comment_id`; train it.
+
+    That head is the one named, or else the newest head the bot had asked approval for before the
+    comment was written (comment ids only grow): a push that lands after the comment is not approved.
+    """
+    said = bot_comments(ctx, pull)
+    if named is not None:
+        if not pull.head_sha.startswith(named):
+            return (f"{named} is not the head of this pull request ({pull.head_sha[:7]}); I approve only the "
+                    "head you reviewed. Comment `/ok-to-retrain` with the current head's sha after reviewing it")
+        sha = pull.head_sha
+    else:
+        before = [head for asked, head in waiting_heads(said) if asked < comment_id]
+        if not before:
+            return ("I could not tell which commit you reviewed (I had not asked for approval of any yet); "
+                    f"comment `/ok-to-retrain {pull.head_sha[:12]}` if that is the one")
+        sha = before[-1]
+    ctx.forge.create_comment(pull.repo, pull.number, f"{approval_marker(sha, by)}\n@{by} approved training of "
+                             f"{sha[:7]}. A new push needs a new `/ok-to-retrain`.")
+    what = start_training(ctx, pull, trigger="command", sha=sha)
+    later = "" if sha == pull.head_sha else (f" The newer head {pull.head_sha[:7]} was pushed after your comment "
+                                             "and waits for its own `/ok-to-retrain`.")
+    return f"approved {sha[:7]}: {what}.{later}"
 
 
 def dispatch(ctx: Context, job: TrainingJob, settings: RepoSettings, *, key: str) -> str:
@@ -110,6 +145,8 @@ def dispatch(ctx: Context, job: TrainingJob, settings: RepoSettings, *, key: str
     runner = ctx.runners.get(kind)
     if runner is None:
         raise ConfigError([], hint=f"this bot has no {kind!r} runner configured")
+    if ctx.signing_keys:  # the completed run proves it is this dispatch by carrying the nonce back
+        job = replace(job, nonce=run_nonce(ctx.signing_keys[0], job.repo, job.sha, job.pr))
     runner.dispatch(job)
     set_check(ctx, job.repo, job.sha, TRAIN_CHECK, status="in_progress", title="Training dispatched",
               summary=f"Dispatched {job.workflow} on {job.default_branch} for {job.sha[:7]}.")

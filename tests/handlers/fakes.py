@@ -74,8 +74,16 @@ class FakeForge:
     reviews: list[Review] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     checks: list[CheckRun] = field(default_factory=list)
+    outputs: list[CheckOutput] = field(default_factory=list)  # every check output written
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     ids: Any = field(default_factory=lambda: itertools.count(100))
+
+    def everything_said(self) -> list[str]:
+        """Every text the bot wrote: comments, check titles, summaries and texts."""
+        texts = [c.body for c in self.comments]
+        for output in self.outputs:
+            texts += [output.title, output.summary, output.text or ""]
+        return texts
 
     def names(self) -> list[str]:
         return [c[0] for c in self.calls]
@@ -134,6 +142,7 @@ class FakeForge:
                          conclusion: str | None = None, output: CheckOutput | None = None,
                          details_url: str | None = None, external_id: str | None = None) -> CheckRun:
         self.calls.append(("create_check_run", name, status, conclusion, output.title if output else None))
+        self.outputs += [output] if output else []
         run = CheckRun(next(self.ids), name, head_sha, status, conclusion, details_url)
         self.checks.append(run)
         return run
@@ -142,6 +151,7 @@ class FakeForge:
                          conclusion: str | None = None, output: CheckOutput | None = None,
                          details_url: str | None = None) -> None:
         self.calls.append(("update_check_run", check_run_id, status, conclusion, output.title if output else None))
+        self.outputs += [output] if output else []
         for i, c in enumerate(self.checks):
             if c.id == check_run_id:
                 self.checks[i] = replace(c, status=status or c.status, conclusion=conclusion or c.conclusion)
@@ -276,4 +286,4 @@ def context(forge: FakeForge | None = None, tracker: FakeTracker | None = None,
             runner: FakeRunner | None = None) -> Context:
     runners: dict[str, Any] = {"local": runner} if runner else {}
     return Context(forge=forge or FakeForge(), queue=FakeQueue(), tracker=tracker or FakeTracker(),  # type: ignore[arg-type]
-                   bot_login=BOT, runners=runners)
+                   bot_login=BOT, runners=runners, signing_keys=("test-secret",))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+from bot.core.authz import run_nonce
 from bot.core.events import PullRequestEvent, UnknownEvent, WorkflowRunEvent
 from bot.core.types import TrainingOutcome
 from bot.handlers import lifecycle
@@ -86,6 +85,14 @@ def test_a_queued_training_runs_on_the_local_runner_and_queues_its_outcome():
     assert (finished.outcome.run_id, finished.check_id) == ("run-1", check_id)
 
 
+def dispatched_run(ctx, *, title: str | None = None, **changes) -> WorkflowRunEvent:  # type: ignore[no-untyped-def]
+    nonce = run_nonce(ctx.signing_keys[0], REPO, HEAD_SHA, 7)
+    fields = {"run_id": 3, "display_title": title or f"mlbot train sha={HEAD_SHA} pr=7 nonce={nonce}",
+              "conclusion": "success", "html_url": "https://x/runs/3", "event": "workflow_dispatch",
+              "workflow_path": ".github/workflows/mlbot-train.yml", "head_branch": "main", **changes}
+    return WorkflowRunEvent("workflow_run", "completed", REPO, 1, "mlbot[bot]", **fields)
+
+
 def test_a_workflow_run_whose_title_names_no_pull_request_is_ignored():
     ctx = context()
     lifecycle.workflow_finished(WorkflowRunEvent("workflow_run", "completed", REPO, 1, "mlbot[bot]",
@@ -93,14 +100,26 @@ def test_a_workflow_run_whose_title_names_no_pull_request_is_ignored():
     assert ctx.forge.calls == []
 
 
-def test_a_finished_workflow_run_reports_like_a_local_run():
+def test_a_finished_workflow_run_the_bot_dispatched_reports_like_a_local_run():
     forge = FakeForge()
     ctx = context(forge)
     ctx.tracker.add_run(HEAD_SHA)
-    event = WorkflowRunEvent("workflow_run", "completed", REPO, 1, "mlbot[bot]", run_id=3,
-                             display_title=f"mlbot train sha={HEAD_SHA} pr=7", conclusion="success",
-                             html_url="https://x/runs/3")
-    lifecycle.workflow_finished(event, ctx)
+    lifecycle.workflow_finished(dispatched_run(ctx), ctx)
     assert forge.check("mlbot/train").conclusion == "success"
     assert any(b.startswith("<!-- mlbot:report model=churn -->") for b in forge.bodies())
-    assert replace(forge.pulls[7]).head_sha == HEAD_SHA
+
+
+def test_a_workflow_run_the_bot_did_not_dispatch_changes_nothing():
+    ctx = context()
+    ctx.tracker.add_run(HEAD_SHA)
+    ours = run_nonce(ctx.signing_keys[0], REPO, HEAD_SHA, 7)
+    forged = [
+        dispatched_run(ctx, title=f"mlbot train sha={HEAD_SHA} pr=7 nonce={'0' * 32}"),  # a guessed nonce
+        dispatched_run(ctx, event="pull_request"),  # a fork's own workflow naming itself like ours
+        dispatched_run(ctx, workflow_path=".github/workflows/other.yml"),
+        dispatched_run(ctx, head_branch="feature"),
+        dispatched_run(ctx, title=f"mlbot train sha={'d' * 40} pr=7 nonce={ours}"),  # a nonce for another commit
+    ]
+    for event in forged:
+        lifecycle.workflow_finished(event, ctx)
+    assert ctx.forge.checks == [] and ctx.forge.comments == []

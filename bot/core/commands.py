@@ -165,9 +165,13 @@ def closest_verb(word: str) -> str | None:
     return close[0] if close else None
 
 
+ZWJ = "\u200d"
+
+
 def code(text: str) -> str:
-    """Show a user's word as inline code that no backtick or length in it can break."""
+    """Show a user's word as inline code that no backtick, length, tag, mention or marker in it can break."""
     text = text if len(text) <= 40 else text[:39] + "…"
+    text = text.replace("<", "<" + ZWJ).replace("@", "@" + ZWJ)
     return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from bot.core.judge.table import PredictionTable
+
 Permission = Literal["admin", "maintain", "write", "triage", "read", "none"]
 CheckStatus = Literal["queued", "in_progress", "completed"]
 CheckConclusion = Literal[
@@ -326,8 +328,8 @@ class Tracker(Protocol):
 
     def load_run_record(self, run_id: str) -> RunRecord: ...
 
-    def load_predictions(self, run_id: str) -> Any:
-        """The run's `eval/predictions.parquet` as a pandas DataFrame."""
+    def load_predictions(self, run_id: str) -> PredictionTable:
+        """The run's `eval/predictions.parquet` as a table of numpy columns."""
         ...
 
     def load_profile(self, run_id: str) -> dict[str, Any] | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from bot.core.judge.compare import Comparison, MetricComparison, ParamsDiff, RunView, SliceComparison
 from bot.core.judge.datadiff import ColumnDiff, DataDiff
+from bot.core.judge.table import PredictionTable
 
 CANDIDATE = RunView(
     "c0ffee0000000000000000000000000a",
@@ -56,7 +56,7 @@ def comparison(*metrics: MetricComparison, first: bool = False, **overrides: Any
 
 
 def predictions(rows: int = 2000, seed: int = 0, *, production: bool = True,
-                gap: float = 0.05) -> pd.DataFrame:
+                gap: float = 0.05) -> PredictionTable:
     """A binary predictions table in the logged format; the candidate is better by about `gap`."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, rows)
@@ -70,4 +70,4 @@ def predictions(rows: int = 2000, seed: int = 0, *, production: bool = True,
         frame[f"{prefix}_proba.0"] = 1 - p
         frame[f"{prefix}_proba.1"] = p
     frame["slice.region"] = np.where(noise < 0.6, "north", np.where(noise < 0.98, "south", "east"))
-    return pd.DataFrame(frame)
+    return PredictionTable(frame)

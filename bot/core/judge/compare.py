@@ -1,6 +1,6 @@
 """Compare a candidate run with the production run: metric deltas with paired CIs, slices, params, data.
 
-Everything here takes our own values (a predictions DataFrame, dicts, `RunView`s) and returns
+Everything here takes our own values (a `PredictionTable`, dicts, `RunView`s) and returns
 plain dataclasses; the MLflow adapter builds the inputs, `policy` and `report` consume the output.
 """
 
@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from bot.core.errors import ConfigError, Problem
 from bot.core.judge.bootstrap import EvalData, FloatArray, Scored, paired_deltas, percentile_ci, point_value
 from bot.core.judge.datadiff import DataDiff, diff_profiles
 from bot.core.judge.metrics import METRICS, higher_is_better
+from bot.core.judge.table import PredictionTable, as_text, value_counts
 
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_RESAMPLES = 2000
@@ -150,15 +150,21 @@ def diff_params(production: Mapping[str, str], candidate: Mapping[str, str]) -> 
 # --- predictions.parquet -> EvalData --------------------------------------------------------------
 
 
-def _classes(frame: pd.DataFrame, prefixes: Sequence[str]) -> list[str]:
+def _unique(values: list[Any]) -> list[Any]:
+    """Distinct values in order of first appearance (unhashable-safe enough for labels)."""
+    return list(dict.fromkeys(values))
+
+
+def _classes(table: PredictionTable, prefixes: Sequence[str]) -> list[str]:
     """Class labels in the models' `classes_` order, else sorted over truth and predictions."""
+    label_columns = ("truth", *(f"{p}_pred" for p in prefixes))
     for prefix in prefixes:
-        cols = [c for c in frame.columns if c.startswith(f"{prefix}_proba.")]
+        cols = [c for c in table.columns if c.startswith(f"{prefix}_proba.")]
         if cols:
             named = [c.split(".", 1)[1] for c in cols]
-            seen = {str(v) for c in ("truth", *(f"{p}_pred" for p in prefixes)) for v in frame[c].unique()}
+            seen = {str(v) for c in label_columns for v in table[c].tolist()}
             return named + sorted(seen - set(named))
-    values = pd.unique(pd.concat([frame["truth"], *(frame[f"{p}_pred"] for p in prefixes)]))
+    values = _unique([v for c in label_columns for v in table[c].tolist()])
     try:
         ordered = sorted(values)
     except TypeError:
@@ -166,29 +172,29 @@ def _classes(frame: pd.DataFrame, prefixes: Sequence[str]) -> list[str]:
     return [str(v) for v in ordered]
 
 
-def eval_data(frame: pd.DataFrame, task: str) -> EvalData:
+def eval_data(table: PredictionTable, task: str) -> EvalData:
     """Turn the logged predictions table into arrays; labels become indices into the class list."""
-    missing = [c for c in ("truth", "candidate_pred") if c not in frame.columns]
+    missing = [c for c in ("truth", "candidate_pred") if c not in table]
     if missing:
         raise ConfigError([Problem("eval/predictions.parquet", c, "column is missing") for c in missing],
                           hint="re-run `mlbot train` with this mlbot version")
-    prefixes = ["candidate"] + (["production"] if "production_pred" in frame.columns else [])
+    prefixes = ["candidate"] + (["production"] if "production_pred" in table else [])
     if task == "regression":
-        scored = {p: Scored(frame[f"{p}_pred"].to_numpy(dtype=np.float64)) for p in prefixes}
-        truth = frame["truth"].to_numpy(dtype=np.float64)
+        scored = {p: Scored(np.asarray(table[f"{p}_pred"], dtype=np.float64)) for p in prefixes}
+        truth = np.asarray(table["truth"], dtype=np.float64)
         return EvalData(truth, scored["candidate"], scored.get("production"))
-    classes = _classes(frame, prefixes)
+    classes = _classes(table, prefixes)
     index = {c: i for i, c in enumerate(classes)}
 
     def codes(column: str) -> np.ndarray[Any, np.dtype[np.int64]]:
-        return np.asarray([index[str(v)] for v in frame[column].to_numpy()], dtype=np.int64)
+        return np.asarray([index[str(v)] for v in table[column].tolist()], dtype=np.int64)
 
     def proba(prefix: str) -> np.ndarray[Any, np.dtype[np.float64]] | None:
         cols = [f"{prefix}_proba.{c}" for c in classes]
-        if not any(c in frame.columns for c in cols):
+        if not any(c in table for c in cols):
             return None
-        return np.column_stack([frame[c].to_numpy(dtype=np.float64) if c in frame.columns
-                                else np.zeros(len(frame)) for c in cols])
+        return np.column_stack([np.asarray(table[c], dtype=np.float64) if c in table
+                                else np.zeros(table.rows) for c in cols])
 
     scored = {p: Scored(codes(f"{p}_pred"), proba(p)) for p in prefixes}
     return EvalData(codes("truth"), scored["candidate"], scored.get("production"), tuple(classes))
@@ -223,21 +229,21 @@ def _safe_value(name: str, data: EvalData, scored: Scored) -> float:
 
 
 def _compare_slices(
-    frame: pd.DataFrame, data: EvalData, columns: Sequence[str], names: Sequence[str],
+    table: PredictionTable, data: EvalData, columns: Sequence[str], names: Sequence[str],
     levels: Sequence[float], resamples: int, seed: int,
 ) -> tuple[tuple[SliceComparison, ...], dict[str, int]]:
     out: list[SliceComparison] = []
     omitted: dict[str, int] = {}
     for column in columns:
         key = f"slice.{column}"
-        if key not in frame.columns:
+        if key not in table:
             continue
-        values = frame[key].astype(str).where(frame[key].notna(), "(missing)")
-        counts = values.value_counts()
+        values = as_text(table[key], "(missing)")
+        counts = value_counts(values)
         if len(counts) > MAX_SLICE_VALUES:
             omitted[column] = len(counts) - MAX_SLICE_VALUES
-        for value, rows in counts.head(MAX_SLICE_VALUES).items():
-            part = data.subset((values == value).to_numpy())
+        for value, rows in counts[:MAX_SLICE_VALUES]:
+            part = data.subset(values == value)
             out.append(SliceComparison(column, str(value), int(rows),
                                        _compare_metrics(part, names, levels, resamples, seed)))
     return tuple(out), omitted
@@ -246,7 +252,7 @@ def _compare_slices(
 def compare_runs(
     candidate: RunView,
     production: RunView | None,
-    predictions: pd.DataFrame,
+    predictions: PredictionTable,
     *,
     model: str,
     metrics: Sequence[str],

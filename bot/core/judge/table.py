@@ -1,0 +1,70 @@
+"""The per-row eval predictions as the core sees them: named numpy columns of one length.
+
+The MLflow adapter reads `eval/predictions.parquet` into this table, so the judge never needs pandas.
+Like a DataFrame, `len()` is the number of rows and iterating yields the column names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+Column = NDArray[Any]
+
+
+class PredictionTable:
+    """Columns by name (`truth`, `candidate_pred`, `candidate_proba.<class>`, `slice.<column>`, …)."""
+
+    def __init__(self, columns: Mapping[str, ArrayLike]) -> None:
+        self._columns: dict[str, Column] = {str(name): np.asarray(values) for name, values in columns.items()}
+        lengths = {name: len(values) for name, values in self._columns.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"prediction columns differ in length: {lengths}")
+        self.rows = next(iter(lengths.values()), 0)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self._columns)
+
+    def __getitem__(self, name: str) -> Column:
+        return self._columns[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._columns
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __repr__(self) -> str:
+        return f"PredictionTable(rows={self.rows}, columns={list(self._columns)})"
+
+
+def is_missing(values: Column) -> NDArray[np.bool_]:
+    """Which entries are missing (None or NaN), for any column dtype."""
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind == "O":
+        return np.fromiter((v is None or (isinstance(v, float) and v != v) for v in values.tolist()),
+                           dtype=np.bool_, count=len(values))
+    return np.zeros(len(values), dtype=np.bool_)
+
+
+def as_text(values: Column, missing: str) -> NDArray[np.object_]:
+    """Each entry as text (`str()` of the value), `missing` where it is None or NaN."""
+    absent = is_missing(values)
+    out = np.empty(len(values), dtype=object)
+    out[:] = [missing if gone else str(v) for v, gone in zip(values.tolist(), absent.tolist(), strict=True)]
+    return out
+
+
+def value_counts(values: NDArray[np.object_]) -> list[tuple[str, int]]:
+    """(value, count) pairs, most frequent first; ties keep the order of first appearance."""
+    uniq, first, counts = np.unique(values, return_index=True, return_counts=True)
+    order = sorted(range(len(uniq)), key=lambda i: (-int(counts[i]), int(first[i])))
+    return [(str(uniq[i]), int(counts[i])) for i in order]

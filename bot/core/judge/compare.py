@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 from bot.core.errors import ConfigError, Problem
-from bot.core.judge.bootstrap import EvalData, FloatArray, Scored, paired_deltas, percentile_ci, point_value
+from bot.core.judge.bootstrap import LABEL_METRICS, EvalData, FloatArray, Scored, percentile_ci, point_value
 from bot.core.judge.datadiff import DataDiff, diff_profiles
+from bot.core.judge.intervals import FLOAT_NOISE, Method, exact_label_value, paired_intervals, tie_tolerance
 from bot.core.judge.metrics import METRICS, higher_is_better
 from bot.core.judge.table import PredictionTable, as_text, value_counts
 
@@ -59,10 +61,16 @@ class MetricComparison:
     production: float | None = None
     cis: Mapping[float, tuple[float, float]] = field(default_factory=dict)
     samples: FloatArray | None = field(default=None, repr=False, compare=False)
+    method: str = ""  # what produced the interval: "DeLong", "bootstrap (multinomial, …)", "bootstrap"
+    se: float | None = None  # standard error of Δ (for CIs at other levels and the rows-needed estimate)
+    exact_delta: float | None = None  # Δ from exact counts, where the metric is a ratio of counts
+    tie_tolerance: float = FLOAT_NOISE  # bounds this close to a margin are exactly on it
 
     @property
     def delta(self) -> float | None:
-        return None if self.production is None else self.candidate - self.production
+        if self.production is None:
+            return None
+        return self.exact_delta if self.exact_delta is not None else self.candidate - self.production
 
     @property
     def delta_pct(self) -> float | None:
@@ -77,6 +85,9 @@ class MetricComparison:
                 return interval
         if self.samples is not None:
             return percentile_ci(self.samples, confidence)
+        if self.se is not None and self.delta is not None:
+            z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+            return self.delta - z * self.se, self.delta + z * self.se
         return None
 
 
@@ -204,19 +215,29 @@ def eval_data(table: PredictionTable, task: str) -> EvalData:
 
 
 def _compare_metrics(
-    data: EvalData, names: Sequence[str], levels: Sequence[float], resamples: int, seed: int
+    data: EvalData, names: Sequence[str], levels: Sequence[float], resamples: int, seed: int,
+    method: Method = "auto",
 ) -> tuple[MetricComparison, ...]:
-    """Point values for both models and, when paired, the bootstrap CI of each delta."""
-    samples: dict[str, FloatArray] = {}
+    """Point values for both models and, when paired, each delta's interval by its metric's method."""
+    intervals = {}
     if data.production is not None and data.rows >= 2:
-        samples = paired_deltas(data, names, resamples=resamples, seed=seed)
+        intervals = paired_intervals(data, names, levels, resamples=resamples, seed=seed, method=method)
     out = []
     for name in names:
+        candidate = _safe_value(name, data, data.candidate)
         production = None if data.production is None else _safe_value(name, data, data.production)
-        draws = samples.get(name)
-        cis = {} if draws is None else {level: percentile_ci(draws, level) for level in levels}
-        out.append(MetricComparison(name, higher_is_better(name), _safe_value(name, data, data.candidate),
-                                    production, cis, draws))
+        exact = None
+        if name in LABEL_METRICS and data.production is not None and data.rows:
+            k = len(data.classes)
+            fc = exact_label_value(name, data.y.astype(np.int64), data.candidate.pred.astype(np.int64), k)
+            fp = exact_label_value(name, data.y.astype(np.int64), data.production.pred.astype(np.int64), k)
+            candidate, production, exact = float(fc), float(fp), float(fc - fp)
+        found = intervals.get(name)
+        out.append(MetricComparison(
+            name, higher_is_better(name), candidate, production,
+            found.cis if found else {}, found.samples if found else None,
+            method=found.method if found else "", se=found.se if found else None,
+            exact_delta=exact, tie_tolerance=tie_tolerance(name, data.rows)))
     return tuple(out)
 
 
@@ -230,7 +251,7 @@ def _safe_value(name: str, data: EvalData, scored: Scored) -> float:
 
 def _compare_slices(
     table: PredictionTable, data: EvalData, columns: Sequence[str], names: Sequence[str],
-    levels: Sequence[float], resamples: int, seed: int,
+    levels: Sequence[float], resamples: int, seed: int, method: Method,
 ) -> tuple[tuple[SliceComparison, ...], dict[str, int]]:
     out: list[SliceComparison] = []
     omitted: dict[str, int] = {}
@@ -245,7 +266,7 @@ def _compare_slices(
         for value, rows in counts[:MAX_SLICE_VALUES]:
             part = data.subset(values == value)
             out.append(SliceComparison(column, str(value), int(rows),
-                                       _compare_metrics(part, names, levels, resamples, seed)))
+                                       _compare_metrics(part, names, levels, resamples, seed, method)))
     return tuple(out), omitted
 
 
@@ -261,8 +282,12 @@ def compare_runs(
     confidence_levels: Sequence[float] = (DEFAULT_CONFIDENCE,),
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    interval_method: Method = "auto",
 ) -> Comparison:
-    """Compare candidate and production on the logged eval predictions (first metric is primary)."""
+    """Compare candidate and production on the logged eval predictions (first metric is primary).
+
+    `interval_method="bootstrap"` judges every metric by the paired bootstrap (the cross-check).
+    """
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise ConfigError([Problem("mlbot.yaml", "metrics", f"unknown metric {m!r}; known: "
@@ -272,7 +297,8 @@ def compare_runs(
     data = eval_data(predictions, task)
     if production is None:
         data = EvalData(data.y, data.candidate, None, data.classes)
-    slice_results, omitted = _compare_slices(predictions, data, slices, metrics, levels, resamples, seed)
+    slice_results, omitted = _compare_slices(predictions, data, slices, metrics, levels, resamples, seed,
+                                             interval_method)
     same_eval = None
     if production is not None and candidate.eval_sha256 and production.eval_sha256:
         same_eval = candidate.eval_sha256 == production.eval_sha256
@@ -280,7 +306,7 @@ def compare_runs(
         model=model,
         candidate=candidate,
         production=production,
-        metrics=_compare_metrics(data, metrics, levels, resamples, seed),
+        metrics=_compare_metrics(data, metrics, levels, resamples, seed, interval_method),
         slices=slice_results,
         slice_values_omitted=omitted,
         params=diff_params(production.params if production else {}, candidate.params)

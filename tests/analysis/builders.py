@@ -8,6 +8,8 @@ import numpy as np
 
 from bot.core.judge.compare import Comparison, MetricComparison, ParamsDiff, RunView, SliceComparison
 from bot.core.judge.datadiff import ColumnDiff, DataDiff
+from bot.core.judge.flips import Flips
+from bot.core.judge.intervals import BOOTSTRAP, DELONG, MULTINOMIAL
 from bot.core.judge.table import PredictionTable
 
 CANDIDATE = RunView(
@@ -26,9 +28,14 @@ PRODUCTION = RunView(
 )
 
 
+_METHODS = {"roc_auc": DELONG, "accuracy": MULTINOMIAL, "f1": MULTINOMIAL}
+
+
 def metric(name: str, cand: float, prod: float | None, ci: tuple[float, float] | None,
            higher: bool = True) -> MetricComparison:
-    return MetricComparison(name, higher, cand, prod, {0.95: ci} if ci else {})
+    se = None if ci is None else (ci[1] - ci[0]) / (2 * 1.959964)  # as a normal interval would have it
+    return MetricComparison(name, higher, cand, prod, {0.95: ci} if ci else {}, se=se,
+                            method=_METHODS.get(name, BOOTSTRAP) if ci else "")
 
 
 def comparison(*metrics: MetricComparison, first: bool = False, **overrides: Any) -> Comparison:
@@ -46,6 +53,7 @@ def comparison(*metrics: MetricComparison, first: bool = False, **overrides: Any
             changed={"n_estimators": ("200", "300")}),
         "data": None if first else data,
         "eval_set_same": None if first else True,
+        "flips": None if first else Flips(3, 5, 114, ("17", "42", "88")),
         "slices": () if first else (
             SliceComparison("region", "north", 64, (metric("accuracy", 0.95, 0.94, (-0.01, 0.03)),)),
             SliceComparison("region", "south", 50, (metric("accuracy", 0.93, 0.94, (-0.05, 0.02)),)),

@@ -16,9 +16,10 @@ import numpy as np
 from bot.core.errors import ConfigError, Problem
 from bot.core.judge.bootstrap import LABEL_METRICS, EvalData, FloatArray, Scored, percentile_ci, point_value
 from bot.core.judge.datadiff import DataDiff, diff_profiles
+from bot.core.judge.flips import Flips, count_flips
 from bot.core.judge.intervals import FLOAT_NOISE, Method, exact_label_value, paired_intervals, tie_tolerance
 from bot.core.judge.metrics import METRICS, higher_is_better
-from bot.core.judge.table import PredictionTable, as_text, value_counts
+from bot.core.judge.table import PredictionTable, as_text, eval_data, value_counts
 
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_RESAMPLES = 2000
@@ -128,6 +129,7 @@ class Comparison:
     params: ParamsDiff = field(default_factory=ParamsDiff)
     data: DataDiff | None = None
     eval_set_same: bool | None = None
+    flips: Flips | None = None  # classification with a production model only
     rows: int = 0
     resamples: int = DEFAULT_RESAMPLES
     seed: int = 0
@@ -156,59 +158,6 @@ def diff_params(production: Mapping[str, str], candidate: Mapping[str, str]) -> 
         changed={k: (production[k], candidate[k]) for k in sorted(candidate.keys() & production.keys())
                  if production[k] != candidate[k]},
     )
-
-
-# --- predictions.parquet -> EvalData --------------------------------------------------------------
-
-
-def _unique(values: list[Any]) -> list[Any]:
-    """Distinct values in order of first appearance (unhashable-safe enough for labels)."""
-    return list(dict.fromkeys(values))
-
-
-def _classes(table: PredictionTable, prefixes: Sequence[str]) -> list[str]:
-    """Class labels in the models' `classes_` order, else sorted over truth and predictions."""
-    label_columns = ("truth", *(f"{p}_pred" for p in prefixes))
-    for prefix in prefixes:
-        cols = [c for c in table.columns if c.startswith(f"{prefix}_proba.")]
-        if cols:
-            named = [c.split(".", 1)[1] for c in cols]
-            seen = {str(v) for c in label_columns for v in table[c].tolist()}
-            return named + sorted(seen - set(named))
-    values = _unique([v for c in label_columns for v in table[c].tolist()])
-    try:
-        ordered = sorted(values)
-    except TypeError:
-        ordered = sorted(values, key=str)
-    return [str(v) for v in ordered]
-
-
-def eval_data(table: PredictionTable, task: str) -> EvalData:
-    """Turn the logged predictions table into arrays; labels become indices into the class list."""
-    missing = [c for c in ("truth", "candidate_pred") if c not in table]
-    if missing:
-        raise ConfigError([Problem("eval/predictions.parquet", c, "column is missing") for c in missing],
-                          hint="re-run `mlbot train` with this mlbot version")
-    prefixes = ["candidate"] + (["production"] if "production_pred" in table else [])
-    if task == "regression":
-        scored = {p: Scored(np.asarray(table[f"{p}_pred"], dtype=np.float64)) for p in prefixes}
-        truth = np.asarray(table["truth"], dtype=np.float64)
-        return EvalData(truth, scored["candidate"], scored.get("production"))
-    classes = _classes(table, prefixes)
-    index = {c: i for i, c in enumerate(classes)}
-
-    def codes(column: str) -> np.ndarray[Any, np.dtype[np.int64]]:
-        return np.asarray([index[str(v)] for v in table[column].tolist()], dtype=np.int64)
-
-    def proba(prefix: str) -> np.ndarray[Any, np.dtype[np.float64]] | None:
-        cols = [f"{prefix}_proba.{c}" for c in classes]
-        if not any(c in table for c in cols):
-            return None
-        return np.column_stack([np.asarray(table[c], dtype=np.float64) if c in table
-                                else np.zeros(table.rows) for c in cols])
-
-    scored = {p: Scored(codes(f"{p}_pred"), proba(p)) for p in prefixes}
-    return EvalData(codes("truth"), scored["candidate"], scored.get("production"), tuple(classes))
 
 
 # --- metrics and slices -----------------------------------------------------------------------------
@@ -270,6 +219,14 @@ def _compare_slices(
     return tuple(out), omitted
 
 
+def _flips(table: PredictionTable, data: EvalData, task: str) -> Flips | None:
+    if task == "regression" or data.production is None:
+        return None
+    ids = as_text(table["row_id"], "?") if "row_id" in table else None
+    return count_flips(data.y.astype(np.int64), data.candidate.pred.astype(np.int64),
+                       data.production.pred.astype(np.int64), ids)
+
+
 def compare_runs(
     candidate: RunView,
     production: RunView | None,
@@ -314,6 +271,7 @@ def compare_runs(
         data=diff_profiles(production.profile, candidate.profile)
         if production and production.profile and candidate.profile else None,
         eval_set_same=same_eval,
+        flips=_flips(predictions, data, task),
         rows=data.rows,
         resamples=resamples,
         seed=seed,

@@ -21,12 +21,13 @@ import numpy as np
 
 from bot.core.judge.bootstrap import LABEL_METRICS, EvalData, FloatArray, IntArray, paired_deltas, percentile_ci
 from bot.core.judge.delong import paired_auc
+from bot.core.judge.verdict import NOISE
 
 Method = Literal["auto", "bootstrap"]
 DELONG = "DeLong"
 MULTINOMIAL = "bootstrap (multinomial, exact counts)"
 BOOTSTRAP = "bootstrap"
-FLOAT_NOISE = 1e-12  # far above rounding error of values near 1 (≈ 1e-16), far below any real difference
+FLOAT_NOISE = NOISE  # far above rounding error of values near 1 (≈ 1e-16), far below any real difference
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,11 @@
   from the multinomial bootstrap over (truth, candidate, production) cells — the exact bootstrap
   distribution at the cost of one draw of a few counts;
 - roc_auc: DeLong's paired variance (O(n log n), `bot.core.judge.delong`), a normal interval;
-- mean-like metrics (log_loss, brier, rmse, mae, mape, r2): the paired index bootstrap.
+- mean-like metrics (log_loss, brier, rmse, mae, mape, r2): the paired index bootstrap up to
+  `DELTA_METHOD_ROWS` rows; above, the delta method — each metric is a smooth function of a few
+  row means, so Δ's standard error is that of the mean of per-row influences (a paired normal
+  interval, O(n), where the bootstrap's cost grows with rows × resamples and the CLT is long exact
+  enough).
 
 `method="bootstrap"` forces the bootstrap everywhere (the cross-check and the old path).
 """
@@ -15,11 +19,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
 
-from bot.core.judge.bootstrap import LABEL_METRICS, EvalData, FloatArray, IntArray, paired_deltas, percentile_ci
+from bot.core.judge.bootstrap import (
+    LABEL_METRICS,
+    EvalData,
+    FloatArray,
+    IntArray,
+    moments,
+    paired_deltas,
+    percentile_ci,
+)
 from bot.core.judge.delong import paired_auc
 from bot.core.judge.verdict import NOISE
 
@@ -27,6 +40,8 @@ Method = Literal["auto", "bootstrap"]
 DELONG = "DeLong"
 MULTINOMIAL = "bootstrap (multinomial, exact counts)"
 BOOTSTRAP = "bootstrap"
+DELTA_METHOD = "delta method"
+DELTA_METHOD_ROWS = 5_000
 FLOAT_NOISE = NOISE  # far above rounding error of values near 1 (≈ 1e-16), far below any real difference
 
 
@@ -75,6 +90,34 @@ def exact_label_value(name: str, y: IntArray, pred: IntArray, k: int) -> Fractio
     return sum((per_class[i] for i in present), Fraction(0)) / max(len(present), 1)
 
 
+def _normal(delta: float, se: float, levels: Sequence[float]) -> dict[float, tuple[float, float]]:
+    out = {}
+    for level in levels:
+        z = NormalDist().inv_cdf(0.5 + level / 2.0)
+        out[level] = (delta - z * se, delta + z * se)
+    return out
+
+
+def delta_method(name: str, data: EvalData) -> tuple[float, float]:
+    """Δ of a mean-like metric and its standard error from per-row influences (numerical gradient)."""
+    assert data.production is not None
+    delta, influence = 0.0, np.zeros(data.rows)
+    for sign, scored in ((1.0, data.candidate), (-1.0, data.production)):
+        cols, finish = moments(name, data, scored)
+        mean = cols.mean(axis=0)
+        value = float(finish(mean[None, :])[0])
+        grad = np.empty(len(mean))
+        for j in range(len(mean)):
+            step = 1e-6 * max(1.0, abs(float(mean[j])))
+            up, down = mean.copy(), mean.copy()
+            up[j] += step
+            down[j] -= step
+            grad[j] = (finish(up[None, :])[0] - finish(down[None, :])[0]) / (2 * step)
+        delta += sign * value
+        influence += sign * ((cols - mean) @ grad)
+    return delta, float(np.std(influence, ddof=1) / np.sqrt(data.rows))
+
+
 def _percentiles(samples: FloatArray, levels: Sequence[float]) -> dict[float, tuple[float, float]]:
     return {level: percentile_ci(samples, level) for level in levels}
 
@@ -100,7 +143,12 @@ def paired_intervals(
         except ValueError:  # one class only (e.g. in a slice): no interval
             pass
         else:
-            out["roc_auc"] = Interval(DELONG, {lv: auc.ci(lv) for lv in levels}, se=auc.se)
+            out["roc_auc"] = Interval(DELONG, _normal(auc.delta, auc.se, levels), se=auc.se)
+    if method == "auto" and data.rows >= DELTA_METHOD_ROWS:
+        for name in [n for n in boot if n not in LABEL_METRICS and n != "roc_auc"]:
+            boot.remove(name)
+            delta, se = delta_method(name, data)
+            out[name] = Interval(DELTA_METHOD, _normal(delta, se, levels), se=se)
     if boot:
         draws = paired_deltas(data, boot, resamples=resamples, seed=seed)
         for name in boot:

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.core.judge.table import PredictionTable
 from bot.core.types import (
     CheckConclusion,
     CheckOutput,
@@ -182,8 +183,8 @@ class Tracker(Protocol):
 
     def load_run_record(self, run_id: str) -> RunRecord: ...
 
-    def load_predictions(self, run_id: str) -> Any:
-        """The run's `eval/predictions.parquet` as a pandas DataFrame."""
+    def load_predictions(self, run_id: str) -> PredictionTable:
+        """The run's `eval/predictions.parquet` as a table of numpy columns."""
         ...
 
     def load_profile(self, run_id: str) -> dict[str, Any] | None:

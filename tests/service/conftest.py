@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sys
 import threading
@@ -175,22 +174,6 @@ def make_service(tmp_path: Path) -> Iterator[Callable[..., Service]]:
         client.close()
         server.__exit__()
         queue.close()
-
-
-@pytest.fixture
-def redis_url():
-    base = os.environ.get("MLBOT_TEST_REDIS_URL")
-    if not base:
-        pytest.skip("MLBOT_TEST_REDIS_URL is not set (e.g. redis://localhost:6379): Redis path untested")
-    parts = urllib.parse.urlsplit(base)
-    url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/15", "", ""))  # db 15, flushed per test
-    import redis
-
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
-    client.close()
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from bot.core.judge.table import PredictionTable
 from bot.core.types import (
@@ -39,8 +39,8 @@ from bot.core.types import (
 __all__ = [
     "CheckConclusion", "CheckOutput", "CheckRun", "CheckStatus", "Comment", "CommitComparison", "CommitStatus",
     "CompareStatus", "Context", "DeploymentState", "Forge", "JobQueue", "LedgerAction", "LedgerEntry", "Locks",
-    "ModelVersionRef", "Permission", "Promotion", "PullRequest", "Reaction", "Review", "RunRecord", "Runner",
-    "Tracker", "TrainingJob", "TrainingOutcome",
+    "ModelVersionRef", "Permission", "Promotion", "PullRequest", "Reaction", "Repositories", "Review", "RunRecord",
+    "Runner", "Tracker", "TrainingJob", "TrainingOutcome",
 ]
 
 
@@ -58,6 +58,10 @@ class Forge(Protocol):
         ...
 
     def get_pull(self, repo: str, number: int) -> PullRequest: ...
+
+    def recent_pulls(self, repo: str, state: Literal["open", "closed"], limit: int = 50) -> list[PullRequest]:
+        """Pull requests in `state`, most recently updated first (one page)."""
+        ...
 
     def list_pull_files(self, repo: str, number: int) -> list[str]: ...
 
@@ -150,6 +154,18 @@ class Locks(Protocol):
         ...
 
 
+class Repositories(Protocol):
+    """The repositories the bot has worked for, with when it first did (what the reconciler revisits)."""
+
+    def add(self, repo: str) -> None:
+        """Remember `repo` (the first time only)."""
+        ...
+
+    def since(self) -> dict[str, float]:
+        """Every remembered repository (lower case) and when it was first seen (epoch seconds)."""
+        ...
+
+
 @dataclass
 class Context:
     """What a handler gets: the ports, who the bot is (resolved once), and per-process memory."""
@@ -162,6 +178,7 @@ class Context:
     mlflow_url: str | None = None  # public MLflow UI base, for links in reports
     locks: Locks | None = None  # None: process-local locks only (one worker process)
     signing_keys: tuple[str, ...] = ()  # sign the nonces of dispatched workflow runs (newest first)
+    repositories: Repositories | None = None  # None: no reconciler in this process
     memo: Any = None  # bot.usecases.memo.Memo, created on first use
 
 

@@ -61,6 +61,7 @@ def worker(
     """Process queued deliveries (scale out with several of these on a Redis queue)."""
     from bot.handlers import build_router
     from bot.service.composition import context_factory, open_queue
+    from bot.service.reconciler import Reconciler
     from bot.service.worker import attach_worker
 
     settings = load_settings()
@@ -79,8 +80,9 @@ def worker(
     logging.getLogger("mlbot.worker").info("processing %s with %d thread(s)", _redacted(settings.queue_url),
                                            threads)
     require_github(settings)
-    attach_worker(queue, build_router(), context_factory(settings))  # the same ports as `mlbot serve`
+    processor = attach_worker(queue, build_router(), context_factory(settings))  # the same ports as `mlbot serve`
     queue.start_reaper()
+    Reconciler(processor.context, settings.reconcile_interval).start()
     try:
         queue.consumer(threads, in_thread=False).run()  # huey's consumer: SIGINT/SIGTERM stop it
     finally:

@@ -238,6 +238,7 @@ def pull_request_from(repo: str, pr: Mapping[str, Any]) -> PullRequest:
         html_url=_str(pr, "html_url"),
         default_branch=_str(_obj(base, "repo"), "default_branch"),
         clone_url=_str(_obj(base, "repo"), "clone_url"),
+        merged_at=_str(pr, "merged_at"),
     )
 
 

@@ -42,6 +42,7 @@ class PullRequest:
     html_url: str = ""
     default_branch: str = ""  # of the base repository, when the payload tells ("" : ask the forge)
     clone_url: str = ""  # of the base repository, when the payload tells
+    merged_at: str = ""  # ISO 8601 when merged
 
     @property
     def from_fork(self) -> bool:

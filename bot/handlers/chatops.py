@@ -167,7 +167,7 @@ def promote(ctx: Context, r: Request) -> Reply:
                                  context=gate_context(ctx.forge, r.pull, r.settings.policy), pr=r.pull.number,
                                  mlflow_url=ctx.mlflow_url)
     if decision.refusal is not None:
-        return Reply(False, f"`/promote`: {escape_md(decision.refusal.text)}")
+        return Reply(False, f"`/promote`: {decision.refusal.markdown}")
     assert decision.promotion is not None
     if not decision.promotion.changed:
         return Reply(True, f"`/promote`: v{decision.promotion.version} already is production; nothing moved.")

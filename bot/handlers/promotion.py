@@ -21,8 +21,8 @@ def pull_request_closed(event: Event, ctx: Context) -> None:
     if pull.merged:
         request = jobs.PromotionRequested(repo=pull.repo, pr=pull.number, sha=pull.head_sha, by=event.sender,
                                           base_sha=pull.base_sha)
-        jobs.enqueue(ctx.queue, request,
-                     f"promote:{pull.repo.lower()}:{pull.number}:{pull.merge_commit_sha or pull.head_sha}")
+        jobs.enqueue(ctx.queue, request, jobs.promotion_key(pull.repo, pull.number,
+                                                            pull.merge_commit_sha or pull.head_sha))
         return
     for name in (TRAIN_CHECK, GATES_CHECK):
         check = find_check(ctx, pull.repo, pull.head_sha, name)

@@ -16,7 +16,6 @@ from typing import Any
 
 from bot.core.config import ProjectConfig
 from bot.core.errors import MlbotError, NotFound, UsageError
-from bot.core.report import escape_md
 from bot.ports import Context, Forge, Promotion, PullRequest
 from bot.service import composition
 from bot.service.settings import ActionsEnvironment, Settings, actions_environment
@@ -188,7 +187,7 @@ def promote_in_actions(settings: Settings) -> Promotion | None:
                                  reason=f"merged #{pull.number}", pr=pull.number, mlflow_url=ctx.mlflow_url)
     if decision.refusal is not None:
         link = f"\n\n[workflow run]({env.run_url})" if env.run_url else ""
-        ctx.forge.create_comment(pull.repo, pull.number, escape_md(decision.refusal.text) + link)
+        ctx.forge.create_comment(pull.repo, pull.number, decision.refusal.markdown + link)
         raise decision.refusal.error()
     assert decision.promotion is not None
     if decision.promotion.changed:

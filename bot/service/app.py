@@ -172,14 +172,17 @@ def create_app(settings: Settings, *, queue: DurableQueue | None = None, router:
 
         edge.batcher = AcceptBatcher(durable, sink)
         edge.batcher.start()
-        consumer = None
+        consumer = reconciler = None
         if threads > 0:
+            from bot.service.reconciler import Reconciler
             from bot.service.worker import attach_worker
 
-            attach_worker(durable, routes, context_factory or composition.context_factory(settings), metrics)
+            processor = attach_worker(durable, routes, context_factory or composition.context_factory(settings),
+                                      metrics)
             consumer = durable.consumer(threads)
             consumer.start()
             durable.start_reaper()
+            reconciler = Reconciler(processor.context, settings.reconcile_interval, metrics).start()
         # What is imported and built so far lives as long as the process: keep it out of the
         # garbage collector's full passes, which otherwise stall requests now and then.
         gc.freeze()
@@ -188,6 +191,8 @@ def create_app(settings: Settings, *, queue: DurableQueue | None = None, router:
         finally:
             gc.unfreeze()  # back to normal collection (matters to processes that build apps, like tests)
             edge.batcher.stop()
+            if reconciler is not None:
+                reconciler.stop()
             if consumer is not None:
                 await run_in_threadpool(consumer.stop, True)
             if queue is None:

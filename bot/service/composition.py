@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.core.errors import ConfigError, Problem
-from bot.ports import Context, Forge, JobQueue, Locks, Runner, Tracker
+from bot.ports import Context, Forge, JobQueue, Locks, Repositories, Runner, Tracker
 from bot.service.settings import Settings
 
 if TYPE_CHECKING:
@@ -92,18 +92,26 @@ def build_locks(settings: Settings) -> Locks:
     return open_locks(settings.queue_url)
 
 
+def build_repositories(settings: Settings) -> Repositories:
+    """The book of repositories the reconciler looks after, beside the queue."""
+    from bot.adapters.queue.repos import open_repositories
+
+    return open_repositories(settings.queue_url)
+
+
 def build_context(settings: Settings, queue: JobQueue, *, forge: Forge | None = None,
                   tracker: Tracker | None = None, runners: dict[str, Runner] | None = None,
-                  locks: Locks | None = None) -> Context:
+                  locks: Locks | None = None, repositories: Repositories | None = None) -> Context:
     """Every port the handlers need, and the bot's login, resolved once."""
     github = forge if forge is not None else build_forge(settings)
     login = explicit_login(settings) or str(getattr(github, "bot_login", settings.bot_login))
     return Context(forge=github, queue=queue, tracker=tracker if tracker is not None else build_tracker(settings),
                    bot_login=login, runners=runners if runners is not None else build_runners(settings, github),
                    mlflow_url=settings.mlflow_ui_url, signing_keys=tuple(settings.webhook_secrets),
-                   locks=locks)
+                   locks=locks, repositories=repositories)
 
 
 def context_factory(settings: Settings) -> ContextFactory:
     """Build the context when the worker first needs it (a process that only serves never does)."""
-    return lambda queue: build_context(settings, queue, locks=build_locks(settings))
+    return lambda queue: build_context(settings, queue, locks=build_locks(settings),
+                                       repositories=build_repositories(settings))

@@ -24,6 +24,7 @@ class DeliveryProcessor:
         self.telemetry = telemetry
         self._context: Context | None = None
         self._lock = threading.Lock()
+        self._repositories: set[str] = set()  # remembered in the shared book already, by this process
 
     def context(self) -> Context:
         """The ports handed to handlers, built once (a process that only pings never talks to GitHub)."""
@@ -38,7 +39,11 @@ class DeliveryProcessor:
         if not self.router.handlers_for(event):
             log.debug("ignored %s.%s (delivery %s)", event.name, event.action, delivery.id)
             return
-        ran = self.router.dispatch(event, self.context())
+        ctx = self.context()
+        if event.repo and event.repo.lower() not in self._repositories and ctx.repositories is not None:
+            ctx.repositories.add(event.repo)  # the reconciler looks after it from now on
+            self._repositories.add(event.repo.lower())
+        ran = self.router.dispatch(event, ctx)
         what = f"{event.name}.{event.action}" if event.action else event.name
         log.info("handled %s%s with %d handler(s) (delivery %s)", what,
                  f" for {event.repo}" if event.repo else "", ran, delivery.id)

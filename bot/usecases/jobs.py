@@ -97,6 +97,11 @@ class CommandRequested:
         return cls(**payload)
 
 
+def promotion_key(repo: str, number: int, merge_sha: str) -> str:
+    """One promotion decision per merge, whoever asks (the merge webhook, or the reconciler)."""
+    return f"promote:{repo.lower()}:{number}:{merge_sha}"
+
+
 def enqueue(queue: JobQueue, job: Job, key: str) -> bool:
     """Queue `job` once per `key` (namespaced apart from delivery ids); False when already queued."""
     return queue.enqueue(job.kind, job.payload(), key=KEY_PREFIX + key)

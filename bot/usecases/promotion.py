@@ -38,8 +38,21 @@ class Refusal:
     """Why nothing moved: failing gates, or a comparison that no longer describes production."""
 
     kind: Literal["gates", "stale"]
-    text: str  # one sentence (plus the failing gates), the same on every path
+    model: str
     why: str  # the bare reason, for follow-up wording
+    gates: tuple[str, ...] = ()  # one line per blocking gate
+
+    @property
+    def text(self) -> str:
+        """One sentence, then the failing gates: the same on every path (the CLI prints it)."""
+        lines = [f"I did not promote {self.model}: {self.why}. Production stays where it is."]
+        return "\n".join([*lines, *(f"- {gate}" for gate in self.gates)])
+
+    @property
+    def markdown(self) -> str:
+        """The same words for a comment, every untrusted piece escaped."""
+        lines = [f"I did not promote {escape_md(self.model)}: {escape_md(self.why)}. Production stays where it is."]
+        return "\n".join([*lines, *(f"- {escape_md(gate)}" for gate in self.gates)])
 
     def error(self) -> PromotionRefused:
         """The CLI's view of this refusal (exit 1)."""
@@ -89,13 +102,12 @@ def promote_or_refuse(
 
 def _gates_refusal(model: str, assessment: Assessment) -> Refusal:
     blocking = assessment.evaluation.blocking
-    why = f"{len(blocking)} blocking gate(s) did not pass"
-    listed = "\n".join(f"- {describe_gate(r)}" for r in blocking)
-    return Refusal("gates", f"I did not promote {model}: {why}. Production stays where it is.\n{listed}", why)
+    return Refusal("gates", model, f"{len(blocking)} blocking gate(s) did not pass",
+                   tuple(describe_gate(r) for r in blocking))
 
 
 def _stale_refusal(model: str, why: str) -> Refusal:
-    return Refusal("stale", f"I did not promote {model}: {why}. Production stays where it is.", why)
+    return Refusal("stale", model, why)
 
 
 # --- on merge ---------------------------------------------------------------------------------
@@ -149,7 +161,7 @@ def _decide(ctx: Context, pull: PullRequest, settings: RepoSettings, request: jo
             current = tracker.production_version(config.model, config.promote.alias)
             reevaluate(ctx, pull, refusal.why, current.version if current else None)
         else:
-            ctx.forge.create_comment(pull.repo, pull.number, escape_md(refusal.text))
+            ctx.forge.create_comment(pull.repo, pull.number, refusal.markdown)
         return
     assert decision.promotion is not None
     if decision.promotion.changed:

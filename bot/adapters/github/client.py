@@ -13,7 +13,7 @@ import base64
 import threading
 import urllib.parse
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, TypeVar, cast, get_args
+from typing import Any, Literal, TypeVar, cast, get_args
 
 from github import Github
 from github.ContentFile import ContentFile
@@ -167,6 +167,13 @@ class GitHubForge:
         """Return the pull request as the ports dataclass."""
         return self._call(repo, f"GET /repos/{repo}/pulls/{number}",
                           lambda gh: pull_request(repo, gh.get_repo(repo).get_pull(number)))
+
+    def recent_pulls(self, repo: str, state: Literal["open", "closed"], limit: int = 50) -> list[PullRequest]:
+        """Pull requests in `state`, most recently updated first (one page of up to `limit`)."""
+        def fetch(gh: Github) -> list[PullRequest]:
+            pulls = gh.get_repo(repo).get_pulls(state=state, sort="updated", direction="desc")
+            return [pull_request(repo, p) for p in pulls.get_page(0)[:limit]]
+        return self._call(repo, f"GET /repos/{repo}/pulls?state={state}", fetch)
 
     def list_pull_files(self, repo: str, number: int) -> list[str]:
         """Return the paths the pull request changes."""

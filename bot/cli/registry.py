@@ -22,8 +22,8 @@ ProjectOpt = Annotated[Path, typer.Option("--project", "-p", help="Directory hol
 RunOpt = Annotated[str | None, typer.Option("--run", help="MLflow run id of the candidate.")]
 ShaOpt = Annotated[str | None, typer.Option("--sha", help="Commit whose newest run is the candidate.")]
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who is doing this, for the ledger (default: you).")]
-MARKS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "skip",
-         "waived": "waived"}
+MARKS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "SKIP",
+         "waived": "WAIVED"}
 
 
 def _choice(value: str, allowed: tuple[str, ...]) -> str:
@@ -40,6 +40,12 @@ def read_policies(root: Path) -> dict[str, str]:
         return {f"policies/{path.name}": path.read_text(encoding="utf-8") for path in files}
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([Problem(str(folder), "", f"cannot be read ({error})")]) from None
+
+
+def policy_source(root: Path) -> str:
+    """Where the gates came from, for the report's footer."""
+    folder = (root / "policies").resolve()
+    return f"{folder}/*.yaml" if read_policies(root) else "mlbot's default policy (no policies/*.yaml here)"
 
 
 def _me() -> str:
@@ -66,7 +72,7 @@ def _assess(directory: Path, run: str | None, sha: str | None) -> Assessment:
     assert project is not None
     run_id = resolve_run(project.config, tracker, run_id=run, sha=sha)
     return assess(project.config, run_id, tracker=tracker, policies=read_policies(project.root),
-                  mlflow_url=settings.mlflow_ui_url, policy_source=str(project.root / "policies"))
+                  mlflow_url=settings.mlflow_ui_url, policy_source=policy_source(project.root))
 
 
 def _warn_stale(assessment: Assessment) -> None:

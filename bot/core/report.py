@@ -169,7 +169,10 @@ def headline(view: ReportView) -> tuple[str, str]:
     if blocking:
         return "blocked", f"{len(blocking)} blocking gate(s) did not pass: {names}"
     if view.comparison.first_promotion:
-        return "first promotion", "There is no production model yet; the absolute gates pass"
+        passed = [r for r in ev.results if r.verdict == "pass"]
+        if passed:
+            return "first promotion", "There is no production model yet; every gate that applies without one passes"
+        return "first promotion", "There is no production model yet, so no gate applies; nothing blocks it"
     return "promotable", "Every blocking gate passes"
 
 

@@ -6,21 +6,28 @@ only what is missing (or everything with `force`), so a second run changes nothi
 
 from __future__ import annotations
 
-import difflib
-import json
-import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
 from bot.core.errors import UsageError
-from bot.core.judge.metrics import Task
 
+from .config import ProjectSpec, model_name, render_config
+from .data import (
+    SPLIT_SEED,
+    check_target,
+    data_entries,
+    default_metrics,
+    guess_target,
+    guess_task,
+    read_table,
+    split_rows,
+    table_bytes,
+)
 from .policy import default_policy, render_policy
 from .workflows import (
     WORKFLOW_PATH,
@@ -31,18 +38,14 @@ from .workflows import (
     workflow_template,
 )
 
-__all__ = ["default_policy", "install_spec", "render_workflow", "upgrade_workflows", "workflow_template"]
+__all__ = ["ProjectSpec", "default_policy", "guess_task", "install_spec", "render_workflow", "split_rows",
+           "upgrade_workflows", "workflow_template"]
 
 POLICY_PATH = Path("policies/default.yaml")
 GITIGNORE_PATH = Path(".gitignore")
 # What `mlbot train` and the local MLflow store write into a repository.
 IGNORED = ("mlruns/", "mlartifacts/", "mlflow.db", ".mlbot/")
 CONFIG_PATH = Path("mlbot.yaml")
-EVAL_FRACTION = 0.2
-SPLIT_SEED = 0
-# A numeric target with at most this many distinct values is taken for class labels.
-MAX_CLASSES = 20
-TARGET_NAMES = ("target", "label", "y", "class", "outcome")
 
 Action = Literal["created", "unchanged", "overwritten", "kept", "updated"]
 
@@ -81,44 +84,6 @@ class InitResult:
         return any(o.action in ("created", "overwritten", "updated") for o in self.outcomes)
 
 
-def guess_task(target: pd.Series) -> Task:
-    """Classification for labels (non-numeric or few distinct values), else regression."""
-    if not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
-        return "classification"
-    return "classification" if target.nunique(dropna=True) <= MAX_CLASSES else "regression"
-
-
-def default_metrics(task: Task, n_classes: int) -> list[str]:
-    """Metrics for a new project, primary first."""
-    if task == "regression":
-        return ["rmse", "mae", "r2"]
-    if n_classes <= 2:
-        return ["roc_auc", "accuracy", "f1"]
-    return ["accuracy", "balanced_accuracy", "f1"]
-
-
-def guess_target(columns: Sequence[str]) -> str:
-    """A conventional target name when present, else the last column."""
-    lowered = {c.lower(): c for c in columns}
-    for name in TARGET_NAMES:
-        if name in lowered:
-            return lowered[name]
-    return columns[-1]
-
-
-def split_rows(frame: pd.DataFrame, seed: int = SPLIT_SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A deterministic train/eval split: the same rows give the same files every time."""
-    order = np.random.default_rng(seed).permutation(len(frame))
-    n_eval = max(1, round(len(frame) * EVAL_FRACTION))
-    return frame.iloc[np.sort(order[n_eval:])], frame.iloc[np.sort(order[:n_eval])]
-
-
-def model_name(root: Path) -> str:
-    """A registered-model name from the repository's directory name."""
-    slug = re.sub(r"[^a-z0-9]+", "-", root.resolve().name.lower()).strip("-")
-    return slug or "model"
-
-
 def default_branch(root: Path) -> str | None:
     """The branch pushes promote from: origin's HEAD, else the checked-out branch (None outside git)."""
     for ref in ("refs/remotes/origin/HEAD", "HEAD"):
@@ -146,113 +111,9 @@ def gitignore(root: Path) -> PlannedFile:
                        "ignores what mlbot writes", extends=True)
 
 
-def data_entries(*paths: str) -> list[str]:
-    """Where data files live, for `train.inputs`: their folders (`data/`), or the files at the root."""
-    entries: list[str] = []
-    for rel in paths:
-        parent = Path(rel).parent.as_posix()
-        entry = rel if parent == "." else parent + "/"
-        if entry not in entries:
-            entries.append(entry)
-    return entries
-
-
 def data_inputs(root: Path, *paths: str) -> list[str]:
     """`train.inputs` for a new project: src/ when present, the data's locations, mlbot.yaml."""
     return [*(["src/"] if (root / "src").is_dir() else []), *data_entries(*paths), "mlbot.yaml"]
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet data file, with a sentence instead of a traceback on failure."""
-    if not path.is_file():
-        raise UsageError(f"the data file {path} does not exist", hint="pass an existing CSV or Parquet file")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except (ValueError, OSError, ImportError) as error:
-        raise UsageError(f"cannot read {path} as a table: {error}",
-                         hint="pass a CSV (with a header row) or a Parquet file") from None
-
-
-def table_bytes(frame: pd.DataFrame, suffix: str) -> bytes:
-    """Serialise a split in the input's format."""
-    if suffix in (".parquet", ".pq"):
-        out: bytes = frame.to_parquet(index=False)
-        return out
-    return str(frame.to_csv(index=False, lineterminator="\n")).encode()
-
-
-def _flow(items: Sequence[str]) -> str:
-    return "[" + ", ".join(json.dumps(i) for i in items) + "]"
-
-
-def _wrap_comment(prefix: str, items: Sequence[str], width: int = 100) -> list[str]:
-    lines, current = [], prefix
-    indent = prefix[: len(prefix) - len(prefix.lstrip())] + "#   "
-    for item in items:
-        piece = (", " if current != prefix else "") + item
-        if len(current) + len(piece) > width and current != prefix:
-            lines.append(current + ",")
-            current = indent + item
-        else:
-            current += piece
-    return [*lines, current]
-
-
-@dataclass(frozen=True)
-class ProjectSpec:
-    """Everything `mlbot.yaml` is rendered from."""
-
-    model: str
-    task: Task
-    train: str
-    eval: str
-    target: str
-    features: list[str]
-    metrics: list[str]
-    inputs: list[str]
-    slice_candidates: list[str] = field(default_factory=list)
-    target_std: float | None = None
-
-
-def render_config(spec: ProjectSpec) -> str:
-    """The text of `mlbot.yaml` (SPEC §3), with the columns found noted as comments."""
-    estimator = ("sklearn.ensemble.RandomForestClassifier" if spec.task == "classification"
-                 else "sklearn.ensemble.RandomForestRegressor")
-    lines = [
-        "# mlbot configuration: see `mlbot check` and the README. Generated by `mlbot init`.",
-        f"model: {json.dumps(spec.model)}",
-        f"task: {spec.task}",
-        f"experiment: {json.dumps(spec.model)}",
-        "data:",
-        f"  train: {json.dumps(spec.train)}",
-        f"  eval: {json.dumps(spec.eval)}         # fixed rows: candidate and production are scored on them",
-        f"  target: {json.dumps(spec.target)}",
-        "  id: null",
-        "  slices: []",
-        *(_wrap_comment("  # columns that could be slices: ", spec.slice_candidates)
-          if spec.slice_candidates else []),
-        *_wrap_comment(f"  # features ({len(spec.features)}): ", spec.features),
-        "train:",
-        f"  estimator: {estimator}",
-        "  params: {n_estimators: 200, random_state: 0}",
-        "  # command: python train.py   # or your own script writing a fitted model to $MLBOT_MODEL_PATH",
-        f"  inputs: {_flow(spec.inputs)}",
-        f"metrics: {_flow(spec.metrics)}   # the first one is primary",
-        "ci:",
-        "  runner: actions",
-        "  workflow: mlbot-train.yml",
-        '  paths: ["**"]',
-        "commands:",
-        "  retrain_params: [n_estimators, max_depth]",
-        "  promoters: []",
-        "promote:",
-        "  alias: production",
-        "  git_tag: true",
-        "  deployment: true",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def _relative(root: Path, path: Path) -> str | None:
@@ -260,14 +121,6 @@ def _relative(root: Path, path: Path) -> str | None:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return None
-
-
-def _check_target(frame: pd.DataFrame, target: str, source: Path) -> None:
-    if target in frame.columns:
-        return
-    close = difflib.get_close_matches(target, [str(c) for c in frame.columns], n=1)
-    hint = f"did you mean {close[0]!r}?" if close else "columns: " + ", ".join(map(str, frame.columns))
-    raise UsageError(f"{source} has no column {target!r}", hint=hint)
 
 
 def plan_data(root: Path, data: Path, eval_data: Path | None, target: str | None,
@@ -280,7 +133,7 @@ def plan_data(root: Path, data: Path, eval_data: Path | None, target: str | None
     if target is None:
         target = guess_target([str(c) for c in frame.columns])
         notes.append(f"assumed the target column is {target!r} (pass --target to choose)")
-    _check_target(frame, target, data)
+    check_target(frame, target, data)
     planned: list[PlannedFile] = []
     suffix = data.suffix.lower() if data.suffix.lower() in (".parquet", ".pq") else ".csv"
     if eval_data is None:
@@ -294,7 +147,7 @@ def plan_data(root: Path, data: Path, eval_data: Path | None, target: str | None
         notes.append(f"split {data.name} deterministically: {len(train_frame)} training rows, "
                      f"{len(eval_frame)} evaluation rows (seed {SPLIT_SEED})")
     else:
-        _check_target(read_table(eval_data), target, eval_data)
+        check_target(read_table(eval_data), target, eval_data)
         rels = []
         for source, kind in ((data, "train"), (eval_data, "eval")):
             rel = _relative(root, source)

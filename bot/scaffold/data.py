@@ -17,6 +17,8 @@ SPLIT_SEED = 0
 # A numeric target with at most this many distinct values is taken for class labels.
 MAX_CLASSES = 20
 TARGET_NAMES = ("target", "label", "y", "class", "outcome")
+# How many column names a "no such column" hint lists before "… (N more)".
+SHOWN_COLUMNS = 8
 
 
 def guess_task(target: pd.Series) -> Task:
@@ -84,8 +86,16 @@ def table_bytes(frame: pd.DataFrame, suffix: str) -> bytes:
 
 
 def check_target(frame: pd.DataFrame, target: str, source: Path) -> None:
+    """Refuse a target that is not a column, naming the closest one (or some of them)."""
     if target in frame.columns:
         return
-    close = difflib.get_close_matches(target, [str(c) for c in frame.columns], n=1)
-    hint = f"did you mean {close[0]!r}?" if close else "columns: " + ", ".join(map(str, frame.columns))
+    columns = [str(c) for c in frame.columns]
+    by_case = {c.lower(): c for c in columns}
+    close = [by_case[target.lower()]] if target.lower() in by_case else difflib.get_close_matches(target, columns, n=1)
+    if close:
+        hint = f"did you mean --target {close[0]!r}?"
+    else:
+        shown = ", ".join(repr(c) for c in columns[:SHOWN_COLUMNS])
+        more = f", … ({len(columns) - SHOWN_COLUMNS} more)" if len(columns) > SHOWN_COLUMNS else ""
+        hint = f"pass --target with one of its {len(columns)} columns: {shown}{more}"
     raise UsageError(f"{source} has no column {target!r}", hint=hint)

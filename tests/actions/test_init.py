@@ -143,7 +143,12 @@ def test_init_promotes_on_the_repository_default_branch(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--target", "lable"], "error: {csv} has no column 'lable'\n  next: did you mean 'label'?\n"),
+        (["--target", "lable"], "error: {csv} has no column 'lable'\n  next: did you mean --target 'label'?\n"),
+        (["--target", "LABEL"], "error: {csv} has no column 'LABEL'\n  next: did you mean --target 'label'?\n"),
+        (["--target", "outcome"], "error: {csv} has no column 'outcome'\n  next: pass --target with one of its 31 "
+                                  "columns: 'mean radius', 'mean texture', 'mean perimeter', 'mean area', "
+                                  "'mean smoothness', 'mean compactness', 'mean concavity', 'mean concave points', "
+                                  "… (23 more)\n"),
         (["--target", "label", "--data", "missing.csv"],
          "error: the data file missing.csv does not exist\n  next: pass an existing CSV or Parquet file\n"),
     ],

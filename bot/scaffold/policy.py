@@ -32,7 +32,8 @@ def default_policy() -> str:
         return str(reader())
     resource = importlib.resources.files("bot.policies") / "default.yaml"
     if not resource.is_file():
-        raise MlbotError("this mlbot installation has no default policy file", hint="reinstall mlbot")
+        raise MlbotError("this mlbot installation has no default policy file",
+                         hint="reinstall it: pip install --force-reinstall mlbot-gitops")
     return resource.read_text()
 
 

@@ -27,8 +27,8 @@ ShaOpt = Annotated[str | None, typer.Option(
     "--sha", metavar="SHA", help="Commit whose newest run is the candidate (give one of --run/--sha).")]
 ByOpt = Annotated[str | None, typer.Option(
     "--by", metavar="LOGIN", help="Who is doing this, for the ledger (default: you).")]
-MARKS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "skip",
-         "waived": "waived"}
+MARKS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "SKIPPED",
+         "waived": "WAIVED"}
 
 
 def _choice(value: str, allowed: tuple[str, ...]) -> str:

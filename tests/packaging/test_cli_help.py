@@ -51,3 +51,9 @@ def test_train_help_names_what_each_option_takes(capsys: pytest.CaptureFixture[s
 def test_init_help_lists_upgrade_as_a_flag(capsys: pytest.CaptureFixture[str]) -> None:
     out = run_mlbot(capsys, "init", "-h").out
     assert "--upgrade" in out and "--force" in out and "--data FILE" in out and "--target COLUMN" in out
+
+
+def test_gate_verdicts_in_the_text_output_are_all_capitals() -> None:
+    from bot.cli.registry import MARKS
+
+    assert all(mark == mark.upper() for mark in MARKS.values())

@@ -1,10 +1,11 @@
 """The wheel a user installs: built once from this checkout, installed in a fresh venv, used as a user would.
 
 A file missing from the package (a report template, the default policy, the workflow template,
-the demo's example) fails here, not on a user's machine. The fresh venv gets the wheel with
-`--no-deps` and borrows the test interpreter's site-packages for the dependencies through a
-`.pth` line (whose own `.pth` files, such as an editable mlbot, are not processed), so the test
-stays offline and quick while `bot` itself comes only from the wheel.
+the demo's example) fails here, not on a user's machine. The test modules that read package data
+run once more against the wheel, the checkout kept behind it on `sys.path`. The fresh venv gets
+the wheel with `--no-deps` and borrows the test interpreter's site-packages for the dependencies
+through a `.pth` line (whose own `.pth` files, such as an editable mlbot, are not processed), so
+the test stays offline and quick while `bot` itself comes only from the wheel.
 """
 
 from __future__ import annotations
@@ -124,3 +125,17 @@ def test_the_demo_runs_from_the_wheel(installed: Installed, tmp_path: Path) -> N
     demo = installed.run("demo", "--quiet", "--workdir", str(tmp_path / "demo"), cwd=tmp_path, timeout=600)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "promoted breast-cancer v2 to production" in demo.stdout
+
+
+# Test modules that read the package's data files: run again with `bot` imported from the wheel.
+AGAINST_THE_WHEEL = ["tests/actions/test_init.py", "tests/analysis", "tests/packaging/test_cli_help.py"]
+
+
+def test_the_tests_that_read_package_data_pass_against_the_wheel(installed: Installed) -> None:
+    # -P and --import-mode=append keep the checkout behind the venv's site-packages on sys.path,
+    # so `import bot` is the wheel's while the tests themselves come from the checkout.
+    suite = subprocess.run([str(installed.venv / "bin" / "python"), "-P", "-m", "pytest", "-q", "-p",
+                            "no:cacheprovider", "--import-mode=append", "-m", "not slow", *AGAINST_THE_WHEEL],
+                           cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=900, check=False)
+    assert suite.returncode == 0, suite.stdout[-4000:] + suite.stderr[-2000:]
+    assert " passed" in suite.stdout.splitlines()[-1]

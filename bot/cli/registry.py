@@ -18,11 +18,15 @@ if TYPE_CHECKING:
     from bot.service.settings import Settings
     from bot.usecases.assess import Assessment
 
-ProjectOpt = Annotated[Path, typer.Option("--project", "-p", help="Directory holding mlbot.yaml.")]
-RunOpt = Annotated[str | None, typer.Option("--run", help="MLflow run id of the candidate.")]
-ShaOpt = Annotated[str | None, typer.Option("--sha", help="Commit whose newest run is the candidate.")]
-ByOpt = Annotated[str | None, typer.Option("--by", help="Who is doing this, for the ledger (default: you).")]
-MARKS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "SKIP",
+ProjectOpt = Annotated[Path, typer.Option(
+    "--project", "-p", metavar="DIR", help="Directory holding mlbot.yaml.")]
+RunOpt = Annotated[str | None, typer.Option(
+    "--run", metavar="RUN_ID", help="MLflow run id of the candidate (give one of --run/--sha).")]
+ShaOpt = Annotated[str | None, typer.Option(
+    "--sha", metavar="SHA", help="Commit whose newest run is the candidate (give one of --run/--sha).")]
+ByOpt = Annotated[str | None, typer.Option(
+    "--by", metavar="LOGIN", help="Who is doing this, for the ledger (default: you).")]
+MARKS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "SKIPPED",
          "waived": "WAIVED"}
 
 
@@ -82,7 +86,7 @@ def _warn_stale(assessment: Assessment) -> None:
 
 def report(
     project: ProjectOpt = Path("."), run: RunOpt = None, sha: ShaOpt = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="md | text | json")] = "md",
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="One of md, text, json.")] = "md",
     post: Annotated[bool, typer.Option("--post", help="In GitHub Actions: also upsert the PR comment and "
                                        "the mlbot/gates check (config from the base branch).")] = False,
 ) -> None:
@@ -110,7 +114,7 @@ def report(
 
 def gates(
     project: ProjectOpt = Path("."), run: RunOpt = None, sha: ShaOpt = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="text | json")] = "text",
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="One of text, json.")] = "text",
 ) -> None:
     """Evaluate the gates; exit 0 when promotable, 1 when a blocking gate fails."""
     from bot.core.report import render_json
@@ -136,9 +140,10 @@ def gates(
 def promote(
     project: ProjectOpt = Path("."), run: RunOpt = None, sha: ShaOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Override failing gates (needs --reason).")] = False,
-    reason: Annotated[str, typer.Option("--reason", help="Why; recorded in the ledger.")] = "",
+    reason: Annotated[str, typer.Option(
+        "--reason", metavar="TEXT", help="Why; recorded in the ledger (required with --force).")] = "",
     by: ByOpt = None,
-    pr: Annotated[int | None, typer.Option("--pr", help="Pull request number for the ledger.")] = None,
+    pr: Annotated[int | None, typer.Option("--pr", metavar="N", help="Pull request number for the ledger.")] = None,
 ) -> None:
     """Promote a candidate run to production if every blocking gate passes."""
     from bot.usecases.assess import resolve_run
@@ -175,8 +180,10 @@ def promote(
 
 def rollback(
     project: ProjectOpt = Path("."),
-    to: Annotated[str | None, typer.Option("--to", help="Version to return to (promoted before).")] = None,
-    reason: Annotated[str, typer.Option("--reason", help="Why; recorded in the ledger.")] = "",
+    to: Annotated[str | None, typer.Option(
+        "--to", metavar="VERSION", help="Version to return to (promoted before).")] = None,
+    reason: Annotated[str, typer.Option(
+        "--reason", metavar="TEXT", help="Why; recorded in the ledger.  [required]")] = "",
     by: ByOpt = None,
 ) -> None:
     """Move production back to the previously promoted version (or --to VERSION)."""
@@ -206,9 +213,9 @@ def _entry_line(entry: LedgerEntry) -> str:
 
 def history(
     project: ProjectOpt = Path("."),
-    model: Annotated[str | None, typer.Option("--model", help="Registered model (default: from mlbot.yaml).")]
-    = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="text | json")] = "text",
+    model: Annotated[str | None, typer.Option(
+        "--model", metavar="NAME", help="Registered model (default: from mlbot.yaml).")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="One of text, json.")] = "text",
 ) -> None:
     """List every promotion and rollback of the model, oldest first."""
     fmt = _choice(format, ("text", "json"))

@@ -84,3 +84,12 @@ def test_make_demo_says_what_it_installs_and_skips_the_dev_tools(tmp_path: Path)
     assert installs == [f"{tmp_path / 'venv'}/bin/python -m pip install -q --progress-bar off -e ."]
     assert "installing mlbot and what it runs on" in planned and "takes a few minutes" in planned
     assert "starting the demo" in planned
+
+
+def test_the_commands_page_shows_the_table_help_replies_with() -> None:
+    from bot.core.commands import render_help
+
+    table = [line for line in render_help().splitlines() if line.startswith("|")]
+    page = (ROOT / "docs" / "commands.md").read_text().splitlines()
+    start = page.index(table[0])
+    assert page[start:start + len(table)] == table  # one source: the command registry

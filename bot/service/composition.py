@@ -34,8 +34,7 @@ def context_factory(settings: Settings) -> Callable[[JobQueue], Context]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         runners: dict[str, Runner] = {
             "actions": ActionsRunner(forge),
-            "local": LocalRunner(clone_url=settings.clone_url, tracking_uri=tracking_uri,
-                                 timeout=settings.train_timeout, cwd=settings.data_dir.resolve()),
+            "local": LocalRunner.from_settings(settings, tracking_uri),
         }
         tracker = MlflowTracker(tracking_uri, lock_dir=settings.data_dir / "locks")
         return Context(forge=forge, queue=queue, bot_login=settings.bot_login, tracker=tracker,

@@ -203,8 +203,8 @@ class Bubblewrap:
     def prepare(self, argv: Sequence[str], *, project: Path, output: Path, scratch: Path,
                 host_env: Mapping[str, str], extra_env: Mapping[str, str]) -> Prepared:
         """Wrap `argv` in prlimit + bwrap; the same allow-listed environment is bwrap's own (its /proc/1)."""
-        bwrap, prlimit = self.tools()
         self.refuse_exposing([*python_roots(), project, output])
+        bwrap, prlimit = self.tools()
         namespaces = ["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
                       "--uid", NOBODY, "--gid", NOBODY, "--hostname", "mlbot-fit",
                       "--die-with-parent", "--new-session"]

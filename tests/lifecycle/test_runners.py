@@ -287,3 +287,9 @@ def test_actions_runner_dispatches_on_the_default_branch_with_the_sha_as_input()
     params = '{"max_depth": null, "n_estimators": 50}'
     inputs = {"sha": "d" * 40, "pr": "12", "params": params}
     assert forge.calls == [("acme/models", "train.yml", "trunk", inputs)]
+
+
+def test_a_command_that_cannot_start_is_a_failed_stage(tmp_path: Path) -> None:
+    finished = ProcessGroups().run([str(tmp_path / "no-such-mlbot")], env={}, cwd=tmp_path, timeout=10)
+    assert (finished.returncode, finished.output) == (
+        127, f"cannot start {tmp_path / 'no-such-mlbot'}: No such file or directory")

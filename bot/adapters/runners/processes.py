@@ -22,6 +22,7 @@ from typing import IO
 TAIL_LINES = 400
 LINE_CHARS = 2000
 READER_GRACE = 5.0  # seconds to wait for the output pipe to close once the group is dead
+NOT_STARTED = 127  # what a shell reports for a command it cannot run
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,13 @@ class ProcessGroups:
         with self._lock:
             if self._stopping:
                 return Finished(None, "", stopped=True)
-            process = subprocess.Popen(
-                list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
-            )
+            try:
+                process = subprocess.Popen(
+                    list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
+                )
+            except OSError as error:  # the command is missing or not executable: a failure, not a crash
+                return Finished(NOT_STARTED, f"cannot start {argv[0]}: {error.strerror or error}")
             self._live.add(process)
         lines: deque[str] = deque(maxlen=TAIL_LINES)
         assert process.stdout is not None

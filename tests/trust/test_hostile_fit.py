@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import bot
+from tests.lifecycle.helpers import git
 
 HOSTILE = Path(__file__).with_name("hostile_fit.py")
 SECRETS = {
@@ -54,15 +55,10 @@ def the_bot(tmp_path: Path) -> Iterator[Bot]:
         yield Bot(data_dir, queue_db, mlflow_db, server.getsockname()[1])
 
 
-def run_hostile(bot_state: Bot, tmp_path: Path, nonce: str, *, unsafe: bool = False,
-                writes: list[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run hostile_fit.py in the sandbox of a bot stand-in holding the secrets; return its end and findings."""
-    project, output = tmp_path / "checkout", tmp_path / "output"
-    project.mkdir()
-    output.mkdir()
-    shutil.copy(HOSTILE, project / "hostile_fit.py")
+def probe_for(bot_state: Bot, tmp_path: Path, nonce: str, writes: list[str] | None = None) -> dict[str, Any]:
+    """What the hostile fit tries: the bot's files, its port, writes everywhere, daemons, too much memory."""
     package = Path(bot.__file__).parent
-    probe = {
+    return {
         "nonce": nonce,
         "port": bot_state.port,
         "memory_bytes": 2 * MEMORY_MB * 1024 * 1024,
@@ -73,12 +69,29 @@ def run_hostile(bot_state: Bot, tmp_path: Path, nonce: str, *, unsafe: bool = Fa
             "/mlbot/project/planted.py", str(package / "planted.py"), "/planted", "/etc/planted",
             str(bot_state.data_dir / "planted"), f"{sys.prefix}/planted", f"/tmp/escape-{nonce}"],
     }
-    request = {"unsafe": unsafe, "limits": {"memory_mb": MEMORY_MB, "cpu_seconds": 60},
-               "hidden": [str(bot_state.data_dir)], "project": str(project), "output": str(output),
-               "scratch": str(tmp_path), "probe": probe}
-    standin = subprocess.run([sys.executable, str(STANDIN), json.dumps(request)], env={**os.environ, **SECRETS},
-                             capture_output=True, text=True, timeout=300, check=True)
-    return json.loads(standin.stdout), json.loads((output / "findings.json").read_text())
+
+
+def standin(request: dict[str, Any]) -> dict[str, Any]:
+    """Run bot_standin.py with the secrets in its exec environment; return what it printed."""
+    request = {**request, "limits": {"memory_mb": MEMORY_MB, "cpu_seconds": 60}}
+    done = subprocess.run([sys.executable, str(STANDIN), json.dumps(request)], env={**os.environ, **SECRETS},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def run_hostile(bot_state: Bot, tmp_path: Path, nonce: str, *, mode: str = "sandbox",
+                writes: list[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run hostile_fit.py in the sandbox of a bot stand-in holding the secrets; return its end and findings."""
+    project, output = tmp_path / "checkout", tmp_path / "output"
+    project.mkdir()
+    output.mkdir()
+    shutil.copy(HOSTILE, project / "hostile_fit.py")
+    finished = standin({"mode": mode, "hidden": [str(bot_state.data_dir)], "project": str(project),
+                        "output": str(output), "scratch": str(tmp_path),
+                        "probe": probe_for(bot_state, tmp_path, nonce, writes)})
+    return finished, json.loads((output / "findings.json").read_text())
 
 
 def processes_mentioning(text: str) -> list[int]:
@@ -94,15 +107,13 @@ def processes_mentioning(text: str) -> list[int]:
     return found
 
 
-@pytest.mark.usefixtures("bwrap")
-def test_a_hostile_fit_finds_no_secret_no_bot_file_no_network_and_leaves_nothing(
-    the_bot: Bot, tmp_path: Path
-) -> None:
-    nonce = f"{900 + uuid.uuid4().int % 99}.{uuid.uuid4().int % 10**6:06d}"  # `sleep` takes it as seconds
+def new_nonce() -> str:
+    """A unique `sleep` duration (seconds) to find the fit's daemons by."""
+    return f"{900 + uuid.uuid4().int % 99}.{uuid.uuid4().int % 10**6:06d}"
 
-    finished, found = run_hostile(the_bot, tmp_path, nonce)
 
-    assert finished["returncode"] == 0, finished["output"]
+def assert_contained(found: dict[str, Any], the_bot: Bot, tmp_path: Path, nonce: str) -> None:
+    """Assert the hostile fit found no secret or bot file, had no network, wrote nothing, and left nothing."""
     everything = json.dumps(found)
     for name, value in SECRETS.items():  # nowhere: not its environment, not any /proc/*/environ
         for part in [value, *value.splitlines()[1:2]]:
@@ -137,18 +148,52 @@ def test_a_hostile_fit_finds_no_secret_no_bot_file_no_network_and_leaves_nothing
     assert not (Path(bot.__file__).parent / "planted.py").exists()
     assert not (the_bot.data_dir / "planted").exists()
     assert not Path(f"/tmp/escape-{nonce}").exists()
-    assert sorted(p.name for p in (tmp_path / "output").iterdir()) == ["findings.json"]
     # limits and lifetime: the allocation over the limit failed, and its daemons died with the sandbox
     assert found["memory"].startswith("error: MemoryError")
     assert found["background"] == "started"
     assert processes_mentioning(nonce) == []
 
 
+@pytest.mark.usefixtures("bwrap")
+def test_a_hostile_fit_finds_no_secret_no_bot_file_no_network_and_leaves_nothing(
+    the_bot: Bot, tmp_path: Path
+) -> None:
+    nonce = new_nonce()
+
+    finished, found = run_hostile(the_bot, tmp_path, nonce)
+
+    assert finished["returncode"] == 0, finished["output"]
+    assert_contained(found, the_bot, tmp_path, nonce)
+    assert sorted(p.name for p in (tmp_path / "output").iterdir()) == ["findings.json"]
+
+
+@pytest.mark.usefixtures("bwrap")
+def test_a_hostile_pull_request_through_the_local_runner_is_contained_and_evaluated_outside(
+    the_bot: Bot, tmp_path: Path
+) -> None:
+    work, nonce = tmp_path / "repo", new_nonce()
+    work.mkdir()
+    git(work, "init", "-q")
+    shutil.copy(HOSTILE, work / "hostile_fit.py")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "a helpful pull request")
+    sha = git(work, "rev-parse", "HEAD")
+    (tmp_path / "output").mkdir()
+
+    outcome = standin({"mode": "runner", "clone_url": str(work), "sha": sha, "data_dir": str(the_bot.data_dir),
+                       "tracking_uri": f"sqlite:///{the_bot.mlflow_db}", "output": str(tmp_path / "output"),
+                       "probe": probe_for(the_bot, tmp_path, nonce)})
+
+    assert (outcome["ok"], outcome["run_id"]) == (True, "r1"), outcome
+    assert outcome["log_tail"] == "hostile fit done\nrun_id=r1"
+    assert_contained(json.loads((tmp_path / "output" / "findings.json").read_text()), the_bot, tmp_path, nonce)
+
+
 def test_the_control_without_the_sandbox_the_same_fit_steals_the_secrets(the_bot: Bot, tmp_path: Path) -> None:
     """The hostile script has teeth: unsandboxed (the opt-out), it reads what the sandbox hides."""
-    nonce = f"{800 + uuid.uuid4().int % 99}.{uuid.uuid4().int % 10**6:06d}"
+    nonce = new_nonce()
     try:
-        finished, found = run_hostile(the_bot, tmp_path, nonce, unsafe=True, writes=[str(tmp_path / "planted")])
+        finished, found = run_hostile(the_bot, tmp_path, nonce, mode="unsafe", writes=[str(tmp_path / "planted")])
         assert finished["returncode"] == 0, finished["output"]
         assert SECRETS["MLBOT_WEBHOOK_SECRET"] in found["bot_environ"]  # /proc/<bot pid>/environ
         assert found["read"][str(the_bot.queue_db)] == "QUEUE-ROWS"

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from bot.adapters.runners import ActionsRunner, Bubblewrap, LocalRunner, Unsandboxed, evaluate_argv, parse_run_id
-from bot.adapters.runners.processes import ProcessGroups
+from bot.adapters.runners.processes import LINE_CHARS, TAIL_LINES, ProcessGroups
 from bot.ports import TrainingJob
 from tests.lifecycle.helpers import git
 from tests.sandboxing import bwrap
@@ -293,3 +293,12 @@ def test_a_command_that_cannot_start_is_a_failed_stage(tmp_path: Path) -> None:
     finished = ProcessGroups().run([str(tmp_path / "no-such-mlbot")], env={}, cwd=tmp_path, timeout=10)
     assert (finished.returncode, finished.output) == (
         127, f"cannot start {tmp_path / 'no-such-mlbot'}: No such file or directory")
+
+
+def test_output_is_kept_as_a_bounded_tail_of_cut_lines(tmp_path: Path) -> None:
+    script = ("import sys; sys.stdout.write('x' * 5_000_000 + '\\n'); "
+              "[print(n) for n in range(1000)]; sys.stdout.write('y' * 3000)")
+    finished = ProcessGroups().run([sys.executable, "-c", script], env=dict(os.environ), cwd=tmp_path, timeout=60)
+    lines = finished.output.splitlines()
+    assert len(lines) == TAIL_LINES
+    assert lines[-2:] == ["999", "y" * LINE_CHARS]

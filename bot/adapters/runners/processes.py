@@ -83,10 +83,14 @@ class ProcessGroups:
 
 
 def collect(stream: IO[str], lines: deque[str]) -> None:
-    """Append each line of `stream` (cut to LINE_CHARS) to `lines` until EOF."""
+    """Append each line of `stream`, cut to LINE_CHARS, to `lines` until EOF."""
+    continued = False  # inside a line longer than LINE_CHARS: drop the rest of it
     with contextlib.suppress(OSError, ValueError):
-        for line in stream:
-            lines.append(line.rstrip("\n")[:LINE_CHARS])
+        # bounded reads: a hostile fit printing gigabytes without a newline must not fill the bot's memory
+        for chunk in iter(lambda: stream.readline(LINE_CHARS), ""):
+            if not continued:
+                lines.append(chunk.rstrip("\n"))
+            continued = not chunk.endswith("\n")
 
 
 def wait_unreaped(pid: int, exited: threading.Event) -> None:

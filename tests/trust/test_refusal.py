@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.runners import Bubblewrap, LocalRunner, SandboxUnavailable, Unsandboxed
-from bot.core.errors import MlbotError
 from bot.ports import TrainingJob
 from bot.service.settings import load_settings
 
@@ -51,6 +50,14 @@ def test_the_bots_secrets_are_redacted_from_what_the_runner_returns(monkeypatch:
 def test_the_sandbox_refuses_a_bind_that_would_show_the_bots_data(tmp_path: Path) -> None:
     inside_the_venv = Path(sys.prefix) / "mlbot-data"  # a data dir somewhere the fit needs to read
     sandbox = Bubblewrap(hidden=[inside_the_venv])
-    with pytest.raises(MlbotError) as refused:
+    with pytest.raises(SandboxUnavailable) as refused:
         sandbox.prepare(["true"], project=tmp_path, output=tmp_path, scratch=tmp_path, host_env={}, extra_env={})
     assert refused.value.message.startswith(f"The sandbox would expose {inside_the_venv.resolve()} because")
+
+
+def test_the_runner_refuses_a_sandbox_that_would_show_the_bots_data(tmp_path: Path) -> None:
+    inside_the_venv = Path(sys.prefix) / "mlbot-data"
+    runner = LocalRunner(clone_url=str(tmp_path / "nothing-cloned"), tracking_uri="sqlite://", cwd=tmp_path,
+                         sandbox=Bubblewrap(hidden=[inside_the_venv]))
+    outcome = runner.dispatch(JOB)
+    assert not outcome.ok and outcome.message.startswith("The sandbox would expose ")

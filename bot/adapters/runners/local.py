@@ -163,13 +163,10 @@ class LocalRunner:
     def dispatch(self, job: TrainingJob) -> TrainingOutcome:
         """Check out `job.sha` in a temporary directory, fit and evaluate there, and report how it went."""
         started = time.monotonic()
-        try:
-            self.preflight()
-        except SandboxUnavailable as error:
-            return TrainingOutcome(False, None, "", 0.0, error.message)
         # outside the bot's data dir, so nothing in the job's tree is a path the bot trusts
         workdir = Path(tempfile.mkdtemp(prefix="mlbot-job-"))
         try:
+            self.preflight()
             project, output = workdir / "project", workdir / "output"
             problem = self.checkout(job, project, workdir / "base" / "mlbot.yaml")
             if problem:
@@ -177,6 +174,8 @@ class LocalRunner:
                                        f"I could not check out {job.sha[:7]} of {job.repo}.")
             output.mkdir()
             return self.train(job, workdir, started)
+        except SandboxUnavailable as error:  # refuse, in one sentence, rather than run the PR's code bare
+            return TrainingOutcome(False, None, "", time.monotonic() - started, error.message)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 

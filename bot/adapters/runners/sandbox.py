@@ -214,11 +214,11 @@ class Bubblewrap:
         return Prepared(wrapped, env, scratch)
 
     def refuse_exposing(self, binds: Sequence[Path]) -> None:
-        """Raise MlbotError when a bind would show the sandbox one of the hidden paths."""
+        """Raise SandboxUnavailable when a bind would show the sandbox one of the hidden paths."""
         for bind in binds:
             for hidden in self.hidden:
                 if hidden.is_relative_to(bind.resolve()):
-                    raise MlbotError(
+                    raise SandboxUnavailable(
                         f"The sandbox would expose {hidden} because it lies inside {bind}, which the fit needs "
                         f"read-only: move the bot's data dir (or MLflow store) out of {bind}.")
 

@@ -171,7 +171,7 @@ def test_a_fit_past_the_deadline_is_killed_with_everything_it_started(origin: Or
               "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)']); time.sleep(120)")
     outcome = runner(origin, tmp_path, fit=script, timeout=1.0).dispatch(job(origin.main_sha))
     assert (outcome.ok, outcome.message) == (False, "Training timed out after 1 s and was stopped.")
-    assert outcome.log_tail == "started"
+    assert outcome.log_tail in ("started", "")  # a busy machine may not have started it within the second
 
 
 def test_the_runner_refuses_without_a_sandbox_tool(origin: Origin, tmp_path: Path) -> None:

@@ -24,6 +24,9 @@ TOKEN_PATTERNS = (
     re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWTs (App tokens)
     re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),  # AWS access key ids
 )
+# `NAME_SECRET=value`, `password: value`: an environment dump or a config echoed by a script
+KEY_VALUE = re.compile(r"(?i)\b([\w.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)"
+                       r"\s*[=:]\s*[\"']?)(?!\[redacted\])[^\s\"',;&]+")
 AUTH_HEADER = re.compile(r"(?im)\b((?:proxy-)?authorization\s*[:=]\s*)\S.*$")
 URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 # ANSI escapes, stray control characters, and invisible format characters that could split a secret
@@ -39,7 +42,8 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for pattern in TOKEN_PATTERNS:
         text = pattern.sub(REDACTED, text)
     text = AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
-    return URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+    text = URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+    return KEY_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
 
 
 def secret_values(secrets: Iterable[str]) -> list[str]:

@@ -37,6 +37,9 @@ HELD = [WEBHOOK_SECRET, KEY, ""]
         # an escape sequence or an invisible character inside a token does not hide it
         ("ghp_" + "a" * 18 + "\x1b[0m" + "b" * 18, "[redacted]"),
         ("whsec-0c7f\u200b9a1e5b", "[redacted]"),
+        ("MLBOT_GITHUB_TOKEN=t0k3n MY_API_KEY='k3y' db password: hunter2",
+         "MLBOT_GITHUB_TOKEN=[redacted] MY_API_KEY='[redacted]' db password: [redacted]"),
+        ("max_tokens=512 n_estimators=100 secrets: none", "max_tokens=512 n_estimators=100 secrets: none"),
         ("nothing secret here: accuracy 0.93", "nothing secret here: accuracy 0.93"),
         ("abc is too short to be a secret", "abc is too short to be a secret"),
     ],

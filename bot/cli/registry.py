@@ -13,9 +13,8 @@ import typer
 from bot.core.errors import ConfigError, NotFound, Problem, UsageError
 
 if TYPE_CHECKING:
-    from bot.adapters.mlflow.tracker import MlflowTracker
     from bot.core.config import Project
-    from bot.ports import LedgerEntry
+    from bot.ports import LedgerEntry, Tracker
     from bot.service.settings import Settings
     from bot.usecases.assess import Assessment
 
@@ -50,15 +49,14 @@ def _me() -> str:
         return f"uid {os.getuid()}"
 
 
-def _open(directory: Path, *, need_project: bool = True) -> tuple[Project | None, MlflowTracker, Settings]:
-    from bot.adapters.mlflow.tracker import MlflowTracker
+def _open(directory: Path, *, need_project: bool = True) -> tuple[Project | None, Tracker, Settings]:
     from bot.core.config import load_project
+    from bot.service.composition import build_tracker
     from bot.service.settings import load_settings
 
     settings = load_settings()
     project = load_project(directory) if need_project else None
-    tracker = MlflowTracker(settings.mlflow_tracking_uri, lock_dir=settings.data_dir / "locks")
-    return project, tracker, settings
+    return project, build_tracker(settings), settings
 
 
 def _assess(directory: Path, run: str | None, sha: str | None) -> Assessment:
@@ -137,7 +135,8 @@ def promote(
     pr: Annotated[int | None, typer.Option("--pr", help="Pull request number for the ledger.")] = None,
 ) -> None:
     """Promote a candidate run to production if every blocking gate passes."""
-    from bot.usecases.assess import promote_candidate, resolve_run
+    from bot.usecases.assess import resolve_run
+    from bot.usecases.promotion import promote_or_refuse
 
     if run is None and sha is None and not force:  # in Actions: the merged PR of the pushed commit
         from bot.service.actions_mode import promote_in_actions
@@ -150,16 +149,16 @@ def promote(
             typer.echo(moved if merged.changed else f"v{merged.version} already is {merged.alias}; no change")
             typer.echo(f"version={merged.version}")  # the promote action's output
             return
-    if force and not reason.strip():
-        raise UsageError("--force needs --reason: a forced promotion is recorded with why",
-                         hint='add --reason "why the gates may be overridden"')
     loaded, tracker, settings = _open(project)
     assert loaded is not None
     run_id = resolve_run(loaded.config, tracker, run_id=run, sha=sha)
-    outcome = promote_candidate(loaded.config, run_id, tracker=tracker, by=by or _me(),
-                                policies=read_policies(loaded.root), force=force, reason=reason, pr=pr,
-                                mlflow_url=settings.mlflow_ui_url)
-    done = outcome.promotion
+    decision = promote_or_refuse(loaded.config, run_id, tracker=tracker, by=by or _me(),
+                                 policies=read_policies(loaded.root), force=force, reason=reason, pr=pr,
+                                 mlflow_url=settings.mlflow_ui_url)
+    if decision.refusal is not None:
+        raise decision.refusal.error()
+    done = decision.promotion
+    assert done is not None
     if not done.changed:
         typer.echo(f"{done.model} v{done.version} already is {done.alias}; nothing changed")
         return
@@ -175,13 +174,12 @@ def rollback(
     by: ByOpt = None,
 ) -> None:
     """Move production back to the previously promoted version (or --to VERSION)."""
-    from bot.usecases.assess import rollback as run_rollback
-
     if not reason.strip():
         raise UsageError("a rollback needs a reason", hint='pass --reason "why"')
     loaded, tracker, _ = _open(project)
     assert loaded is not None
-    done = run_rollback(loaded.config, tracker=tracker, by=by or _me(), reason=reason, to=to)
+    done = tracker.rollback(loaded.config.model, by=by or _me(), reason=reason, to=to,
+                            alias=loaded.config.promote.alias)
     typer.echo(f"rolled back {done.model} {done.alias} to v{done.version} (was v{done.previous}): {reason}")
 
 

@@ -2,7 +2,7 @@
 
 A policy file holds `gates:`, a list of gates; each gate has a `name` and exactly one kind:
 `metric` + `min`/`max`, `metric` + `vs_production`, `metric` + `slices`, `eval_set`, `data`,
-`model`, `review` or `checks`. Evaluation into verdicts lives in `bot.core.judge.gates`.
+`model`, `max_negative_flip_rate`, `review` or `checks`. Evaluation into verdicts lives in `bot.core.judge.gates`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bot.core.judge.metrics import METRICS, OPERATIONAL_METRICS
 PRIMARY = "primary"  # stands for the first metric configured in mlbot.yaml
 DEFAULT_POLICY_FILE = "mlbot default policy"
 KNOWN_METRICS = (*METRICS, *OPERATIONAL_METRICS, PRIMARY)
-RELATIVE_KINDS = frozenset({"vs_production", "slices", "eval_set", "data"})
+RELATIVE_KINDS = frozenset({"vs_production", "slices", "eval_set", "data", "negative_flips"})
 
 
 class _Strict(BaseModel):
@@ -62,11 +62,12 @@ class DataRule(_Strict):
 class ModelRule(_Strict):
     max_size_mb: float | None = Field(default=None, gt=0)
     max_p95_latency_ms: float | None = Field(default=None, gt=0)
+    max_latency_ratio: float | None = Field(default=None, gt=0)  # candidate p95 / production p95
 
     @model_validator(mode="after")
     def _some_limit(self) -> ModelRule:
-        if self.max_size_mb is None and self.max_p95_latency_ms is None:
-            raise ValueError("give max_size_mb, max_p95_latency_ms or both")
+        if self.max_size_mb is None and self.max_p95_latency_ms is None and self.max_latency_ratio is None:
+            raise ValueError("give at least one of max_size_mb, max_p95_latency_ms, max_latency_ratio")
         return self
 
 
@@ -79,11 +80,12 @@ class ChecksRule(_Strict):
     required: list[str] = Field(min_length=1)
 
 
-GateKind = Literal["threshold", "vs_production", "slices", "eval_set", "data", "model", "review", "checks"]
+GateKind = Literal["threshold", "vs_production", "slices", "eval_set", "data", "model", "negative_flips",
+                   "review", "checks"]
 _KIND_KEYS: dict[GateKind, tuple[str, ...]] = {
     "vs_production": ("vs_production",), "slices": ("slices",), "eval_set": ("eval_set",),
-    "data": ("data",), "model": ("model",), "review": ("review",), "checks": ("checks",),
-    "threshold": ("min", "max"),
+    "data": ("data",), "model": ("model",), "negative_flips": ("max_negative_flip_rate",),
+    "review": ("review",), "checks": ("checks",), "threshold": ("min", "max"),
 }
 
 
@@ -100,6 +102,7 @@ class Gate(_Strict):
     eval_set: Literal["unchanged"] | None = None
     data: DataRule | None = None
     model: ModelRule | None = None
+    max_negative_flip_rate: float | None = Field(default=None, ge=0, le=1)  # rows right → wrong, share
     review: ReviewRule | None = None
     checks: ChecksRule | None = None
     severity: Literal["block", "warn"] = "block"
@@ -128,7 +131,7 @@ class Gate(_Strict):
     def _one_kind(self) -> Gate:
         kinds = self._kinds()
         if len(kinds) != 1:
-            listed = "min/max, vs_production, slices, eval_set, data, model, review, checks"
+            listed = "min/max, vs_production, slices, eval_set, data, model, max_negative_flip_rate, review, checks"
             found = f"found {', '.join(kinds)}" if kinds else "found none"
             raise ValueError(f"a gate needs exactly one kind ({listed}); {found}")
         needs_metric = kinds[0] in ("threshold", "vs_production", "slices")

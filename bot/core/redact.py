@@ -2,8 +2,8 @@
 
 A training log is written by the pull request's code (or echoes it), so it is hostile text: it may
 hold a secret the bot knows, a token-shaped string, HTML, an @mention that would notify someone,
-or a forged `<!-- mlbot:... -->` marker. `redact` replaces secrets; `fence` shows the rest verbatim
-inside a code fence nothing in the text can close; `log_for_comment` does both with a length cap.
+or a forged `<!-- mlbot:... -->` marker. `redact` replaces secrets; `log_for_comment` also caps the
+text and shows it in `report.fence_block`, a code fence nothing in the text can close.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from bot.core.report import fence_block
+
 REDACTED = "[redacted]"
 MIN_SECRET = 4  # shorter values would redact ordinary words; nobody configures a 3-character secret
 LINE_OF_SECRET = 16  # a line of a multi-line secret (a PEM key) long enough to redact on its own
 DEFAULT_LIMIT = 6000
-ZWSP = "\u200b"  # zero-width space: breaks `<!--` and `@name` without changing what a reader sees
 
 PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
                        re.DOTALL)
@@ -31,7 +32,6 @@ AUTH_HEADER = re.compile(r"(?im)\b((?:proxy-)?authorization\s*[:=]\s*)\S.*$")
 URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 # ANSI escapes, stray control characters, and invisible format characters that could split a secret
 HIDDEN = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
-MENTION = re.compile(r"@(?=[A-Za-z0-9])")
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -71,20 +71,8 @@ def clean(text: str) -> str:
     return HIDDEN.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def neutralise(text: str) -> str:
-    """Break HTML comment openers (a forged `<!-- mlbot:... -->` marker) and @mentions so neither can act."""
-    return MENTION.sub("@" + ZWSP, text.replace("<!--", "<" + ZWSP + "!--"))
-
-
-def fence(text: str) -> str:
-    """Wrap `text` in a backtick fence longer than any backtick run inside it, so it cannot close early."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}text\n{text}\n{ticks}"
-
-
 def log_for_comment(text: str, secrets: Iterable[str] = (), limit: int = DEFAULT_LIMIT) -> str:
     """Return `text` redacted, capped to `limit` characters and fenced: safe inside a PR comment."""
-    # redact before cutting (a cut through a secret leaves a fragment no pattern recognises), neutralise
-    # last (its marks must not split a secret before it is found)
-    return fence(neutralise(cap(redact(text, secrets), limit)))
+    # redact before cutting (a cut through a secret leaves a fragment no pattern recognises), fence last
+    # (its zero-width joiners must not split a secret before it is found)
+    return fence_block(cap(redact(text, secrets), limit))

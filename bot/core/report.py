@@ -17,10 +17,13 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from bot.core import markers
 from bot.core.judge.compare import Comparison, MetricComparison
+from bot.core.judge.flips import Flips
 from bot.core.judge.gates import Evaluation, GateResult
+from bot.core.judge.verdict import NOISE
+from bot.core.types import COMMENT_LIMIT
 
-COMMENT_LIMIT = 65_536
 _SAFE_LIMIT = COMMENT_LIMIT - 536  # room for GitHub counting a few characters differently
 _SHRINK_STEPS = (50, 20, 5, 0)  # rows kept per long table, tried in turn until the comment fits
 _ZWJ = "\u200d"
@@ -42,7 +45,7 @@ WAITING_KINDS = frozenset({"review", "checks"})
 
 def marker(model: str) -> str:
     """The first line of the sticky comment, which finds it again."""
-    return f"<!-- mlbot:report model={model} -->"
+    return markers.write("report", model=model)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,19 @@ def escape_md(value: object) -> str:
     return text.replace("\n", " ")
 
 
+def fence_block(value: object) -> str:
+    """Untrusted text (a log, a traceback) as a code block nothing inside can break out of.
+
+    The fence is longer than any backtick run in the text; `<`, `@` and `](` get a zero-width
+    joiner, so no HTML, mention, marker or link survives even in a renderer that ignores the fence.
+    """
+    text = _CONTROL.sub("", str(value)).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("<", "<" + _ZWJ).replace("@", "@" + _ZWJ).replace("](", "]" + _ZWJ + "(")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
 def escape_plain(value: object) -> str:
     """Strip terminal control sequences from an untrusted string."""
     return _CONTROL.sub("", str(value)).replace("\n", " ")
@@ -86,6 +102,8 @@ def fmt_num(value: object, signed: bool = False) -> str:
     x = float(value)  # type: ignore[arg-type]
     if math.isnan(x):
         return "n/a"
+    if abs(x) < NOISE:  # float rounding, not a difference: 0.9 − 0.9000000000000001 shows as 0
+        x = 0.0
     sign = "+" if signed and x > 0 else ""
     if x != 0 and (abs(x) >= 1e4 or abs(x) < 1e-3):
         return f"{sign}{x:.4g}"
@@ -161,6 +179,18 @@ def _run_url(view: ReportView, run_id: str, experiment_id: str | None) -> str | 
     return f"{view.mlflow_url.rstrip('/')}/#/experiments/{quote(experiment_id)}/runs/{quote(run_id)}"
 
 
+def flips_line(flips: Flips | None) -> str:
+    """Rows production got right that the candidate gets wrong, in one sentence (after "Negative flips:")."""
+    if flips is None:
+        return "not counted (regression: a row is not simply right or wrong)"
+    back = f"{flips.positive} went from wrong to right"
+    if not flips.negative:
+        return f"none — no eval row production got right is wrong for the candidate; {back}"
+    examples = f" (e.g. rows {', '.join(flips.examples)})" if flips.examples else ""
+    return (f"{flips.negative} of {flips.rows} eval rows ({flips.negative_rate:.1%}) that production got right "
+            f"are wrong for the candidate{examples}; {back}")
+
+
 def _context(view: ReportView, rows: int) -> dict[str, Any]:
     c = view.comparison
     word, sentence = headline(view)
@@ -175,6 +205,7 @@ def _context(view: ReportView, rows: int) -> dict[str, Any]:
         if c.production else None,
         "chart": chart, "confidence_pct": f"{view.confidence:.0%}",
         "details": [r for r in view.evaluation.results if r.details],
+        "flips_line": flips_line(c.flips),
     }
 
 
@@ -208,6 +239,13 @@ def _json_value(value: object) -> object:
     return _json_number(value) if isinstance(value, float) else value
 
 
+def _json_flips(flips: Flips | None) -> dict[str, Any] | None:
+    if flips is None:
+        return None
+    return {"count": flips.negative, "rows": flips.rows, "rate": flips.negative_rate,
+            "positive": flips.positive, "examples": list(flips.examples)}
+
+
 def render_json(view: ReportView) -> dict[str, Any]:
     """The stable JSON object of SPEC §6."""
     c = view.comparison
@@ -219,7 +257,8 @@ def render_json(view: ReportView) -> dict[str, Any]:
         "metrics": [
             {"name": m.name, "higher_is_better": m.higher_is_better, "production": _json_number(m.production),
              "candidate": _json_number(m.candidate), "delta": _json_number(m.delta),
-             "ci": None if (ci := m.ci(view.confidence)) is None else [_json_number(x) for x in ci]}
+             "ci": None if (ci := m.ci(view.confidence)) is None else [_json_number(x) for x in ci],
+             "method": m.method or None}
             for m in c.metrics
         ],
         "gates": [
@@ -228,4 +267,5 @@ def render_json(view: ReportView) -> dict[str, Any]:
             for r in view.evaluation.results
         ],
         "promotable": view.evaluation.promotable,
+        "negative_flips": _json_flips(c.flips),  # added after the SPEC §6 fields, which stay as they are
     }

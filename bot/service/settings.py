@@ -86,10 +86,6 @@ def scrubbed_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def environ() -> dict[str, str]:
-    """A copy of the process environment, for the few places (Actions mode) that need it."""
-    return dict(os.environ)
-
 
 @dataclass(frozen=True)
 class ActionsEnvironment:

@@ -119,8 +119,8 @@ def pip_requirements() -> list[str]:
 
 def _train(project: Project, request: TrainRequest, params: Mapping[str, Any], key: str, store: Any,
            progress: Progress) -> TrainResult:
-    from bot.training.profile import profile
     from bot.training import dataset as data_module
+    from bot.training.profile import profile
 
     config = project.config
     progress(f"loading {config.data.train} and {config.data.eval}")
@@ -183,6 +183,7 @@ def _fit_and_log(project: Project, dataset: Any, params: Mapping[str, Any], key:
                  baseline: Any, run_id: str, progress: Progress) -> TrainResult:
     from bot.training import evaluate as evaluation
     from bot.training import fit as fitting
+    from bot.training import latency
 
     config = project.config
     started = time.perf_counter()
@@ -198,15 +199,15 @@ def _fit_and_log(project: Project, dataset: Any, params: Mapping[str, Any], key:
     scores = evaluation.score_all(names, dataset.labels("eval"), candidate)
     metrics = {**scores, **evaluation.slice_metrics(names, dataset, candidate),
                "model_size_mb": evaluation.size_mb(model),
-               "predict_p95_ms": evaluation.p95_latency_ms(model, features),
                "train_seconds": train_seconds, "eval_rows": float(len(dataset.eval)),
                "train_rows": float(len(dataset.train))}
     tags: dict[str, str] = {}
-    production, production_scores = None, None
+    production, production_scores, production_model = None, None, None
     if baseline is not None:
         progress(f"scoring production v{baseline.version} on the same rows")
         try:
-            production = evaluation.predict(store.load_model(baseline.model_uri), features)
+            production_model = store.load_model(baseline.model_uri)
+            production = evaluation.predict(production_model, features)
         except Exception as error:  # e.g. production expects columns this PR removed
             tags["mlbot.baseline_error"] = f"{type(error).__name__}: {error}"[:500]
             progress(f"warning: production v{baseline.version} could not score the eval rows ({error})")
@@ -215,6 +216,9 @@ def _fit_and_log(project: Project, dataset: Any, params: Mapping[str, Any], key:
             metrics.update({f"production.{k}": v for k, v in production_scores.items()})
             tags.update({"mlbot.baseline_version": baseline.version,
                          "mlbot.baseline_run_id": baseline.run_id or ""})
+    # candidate and production timed together on CPU time (bot/training/latency.py): predict_p95_ms (+ CI),
+    # latency_ratio (+ CI) when production scored the same rows
+    metrics.update(latency.latency_metrics(model, production_model if production is not None else None, features))
     progress("logging the model, metrics and predictions to MLflow")
     tags["mlbot.model_uri"] = store.log_sklearn_model(
         run_id, model, features.head(5), pip_requirements() if declarative else None)

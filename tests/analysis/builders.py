@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from bot.core.judge.compare import Comparison, MetricComparison, ParamsDiff, RunView, SliceComparison
 from bot.core.judge.datadiff import ColumnDiff, DataDiff
+from bot.core.judge.flips import Flips
+from bot.core.judge.intervals import BOOTSTRAP, DELONG, MULTINOMIAL
+from bot.core.judge.table import PredictionTable
 
 CANDIDATE = RunView(
     "c0ffee0000000000000000000000000a",
@@ -26,9 +28,14 @@ PRODUCTION = RunView(
 )
 
 
+_METHODS = {"roc_auc": DELONG, "accuracy": MULTINOMIAL, "f1": MULTINOMIAL}
+
+
 def metric(name: str, cand: float, prod: float | None, ci: tuple[float, float] | None,
            higher: bool = True) -> MetricComparison:
-    return MetricComparison(name, higher, cand, prod, {0.95: ci} if ci else {})
+    se = None if ci is None else (ci[1] - ci[0]) / (2 * 1.959964)  # as a normal interval would have it
+    return MetricComparison(name, higher, cand, prod, {0.95: ci} if ci else {}, se=se,
+                            method=_METHODS.get(name, BOOTSTRAP) if ci else "")
 
 
 def comparison(*metrics: MetricComparison, first: bool = False, **overrides: Any) -> Comparison:
@@ -46,6 +53,7 @@ def comparison(*metrics: MetricComparison, first: bool = False, **overrides: Any
             changed={"n_estimators": ("200", "300")}),
         "data": None if first else data,
         "eval_set_same": None if first else True,
+        "flips": None if first else Flips(3, 5, 114, ("17", "42", "88")),
         "slices": () if first else (
             SliceComparison("region", "north", 64, (metric("accuracy", 0.95, 0.94, (-0.01, 0.03)),)),
             SliceComparison("region", "south", 50, (metric("accuracy", 0.93, 0.94, (-0.05, 0.02)),)),
@@ -56,7 +64,7 @@ def comparison(*metrics: MetricComparison, first: bool = False, **overrides: Any
 
 
 def predictions(rows: int = 2000, seed: int = 0, *, production: bool = True,
-                gap: float = 0.05) -> pd.DataFrame:
+                gap: float = 0.05) -> PredictionTable:
     """A binary predictions table in the logged format; the candidate is better by about `gap`."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, rows)
@@ -70,4 +78,4 @@ def predictions(rows: int = 2000, seed: int = 0, *, production: bool = True,
         frame[f"{prefix}_proba.0"] = 1 - p
         frame[f"{prefix}_proba.1"] = p
     frame["slice.region"] = np.where(noise < 0.6, "north", np.where(noise < 0.98, "south", "east"))
-    return pd.DataFrame(frame)
+    return PredictionTable(frame)

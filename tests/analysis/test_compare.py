@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from bot.core.errors import ConfigError
 from bot.core.judge.compare import RunView, compare_runs, diff_params, eval_data
 from bot.core.judge.datadiff import categorical_psi, diff_profiles, numeric_psi, psi, quantile_cdf
 from bot.core.judge.metrics import Prediction, score
+from bot.core.judge.table import PredictionTable
 
 from .builders import CANDIDATE, PRODUCTION, predictions
 
@@ -22,10 +22,10 @@ def test_metrics_match_bot_metrics_and_cis_bracket_the_delta() -> None:
     frame = predictions(rows=1500)
     result = compare_runs(CANDIDATE, PRODUCTION, frame, model="m", metrics=["roc_auc", "accuracy", "f1"],
                           resamples=500, seed=1, confidence_levels=[0.9])
-    y = frame["truth"].to_numpy()
+    y = frame["truth"]
     for prefix, attr in (("candidate", "candidate"), ("production", "production")):
-        pred = Prediction(frame[f"{prefix}_pred"].to_numpy(),
-                          frame[[f"{prefix}_proba.0", f"{prefix}_proba.1"]].to_numpy(), (0, 1))
+        pred = Prediction(frame[f"{prefix}_pred"],
+                          np.column_stack([frame[f"{prefix}_proba.0"], frame[f"{prefix}_proba.1"]]), (0, 1))
         for m in result.metrics:
             assert getattr(m, attr) == pytest.approx(score(m.name, y, pred)), (prefix, m.name)
     assert result.primary == "roc_auc" and not result.first_promotion
@@ -53,8 +53,8 @@ def test_slices_carry_row_counts_and_their_own_cis() -> None:
     frame = predictions(rows=1000)
     result = compare_runs(CANDIDATE, PRODUCTION, frame, model="m", metrics=["accuracy"], slices=["region"],
                           resamples=300)
-    counts = frame["slice.region"].value_counts()
-    assert {(s.value, s.rows) for s in result.slices_of("region")} == set(counts.items())
+    values, counts = np.unique(frame["slice.region"], return_counts=True)
+    assert {(s.value, s.rows) for s in result.slices_of("region")} == set(zip(values, counts, strict=True))
     big = next(s for s in result.slices if s.value == "north")
     metric = big.metric("accuracy")
     assert metric is not None and metric.ci() is not None
@@ -65,11 +65,12 @@ def test_string_labels_in_multiclass_are_aligned_with_probability_columns() -> N
     rng = np.random.default_rng(0)
     classes = ["setosa", "versicolor", "virginica"]
     y = rng.choice(classes, 600)
-    frame = pd.DataFrame({"truth": y, "candidate_pred": y, "production_pred": rng.choice(classes, 600)})
+    columns = {"truth": y, "candidate_pred": y, "production_pred": rng.choice(classes, 600)}
     for prefix in ("candidate", "production"):
         p = rng.dirichlet([1, 1, 1], 600)
         for i, c in enumerate(classes):
-            frame[f"{prefix}_proba.{c}"] = p[:, i]
+            columns[f"{prefix}_proba.{c}"] = p[:, i]
+    frame = PredictionTable(columns)
     data = eval_data(frame, "classification")
     assert data.classes == tuple(classes)
     result = compare_runs(CANDIDATE, PRODUCTION, frame, model="iris", metrics=["accuracy", "f1", "roc_auc"],
@@ -82,8 +83,8 @@ def test_string_labels_in_multiclass_are_aligned_with_probability_columns() -> N
 def test_regression_compares_errors_in_the_right_direction() -> None:
     rng = np.random.default_rng(4)
     y = rng.normal(size=800)
-    frame = pd.DataFrame({"truth": y, "candidate_pred": y + rng.normal(size=800) * 0.2,
-                          "production_pred": y + rng.normal(size=800) * 0.5})
+    frame = PredictionTable({"truth": y, "candidate_pred": y + rng.normal(size=800) * 0.2,
+                             "production_pred": y + rng.normal(size=800) * 0.5})
     result = compare_runs(CANDIDATE, PRODUCTION, frame, model="d", metrics=["rmse", "r2"], resamples=300)
     rmse, r2 = result.metric("rmse"), result.metric("r2")
     assert rmse is not None and r2 is not None
@@ -95,7 +96,7 @@ def test_unknown_metric_and_missing_columns_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="unknown metric 'rocauc'"):
         compare_runs(CANDIDATE, None, predictions(50), model="m", metrics=["rocauc"])
     with pytest.raises(ConfigError, match="truth: column is missing"):
-        compare_runs(CANDIDATE, None, pd.DataFrame({"candidate_pred": [1]}), model="m", metrics=["accuracy"])
+        compare_runs(CANDIDATE, None, PredictionTable({"candidate_pred": [1]}), model="m", metrics=["accuracy"])
 
 
 def test_eval_set_identity_compares_the_hashes() -> None:
@@ -176,3 +177,18 @@ def test_diff_profiles_reports_schema_missing_and_drift() -> None:
     assert top is not None and top.name == "x" and top.psi is not None and top.psi > 0.5
     assert top.missing_delta == pytest.approx(0.2)
     assert next(c for c in diff.columns if c.name == "c").psi == 0
+
+
+def test_slices_of_missing_values_and_ties_in_counts_keep_first_appearance() -> None:
+    rows = 6
+    columns = {"truth": np.array([0, 1, 0, 1, 0, 1]), "candidate_pred": np.array([0, 1, 1, 1, 0, 0]),
+               "slice.site": np.array(["b", None, "a", float("nan"), "a", "b"], dtype=object)}
+    result = compare_runs(CANDIDATE, None, PredictionTable(columns), model="m", metrics=["accuracy"],
+                          slices=["site"])
+    assert [(s.value, s.rows) for s in result.slices] == [("b", 2), ("(missing)", 2), ("a", 2)]
+    assert sum(s.rows for s in result.slices) == rows
+
+
+def test_a_table_refuses_columns_of_different_lengths() -> None:
+    with pytest.raises(ValueError, match="differ in length"):
+        PredictionTable({"truth": [1, 2], "candidate_pred": [1]})

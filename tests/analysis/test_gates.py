@@ -53,7 +53,9 @@ CASES = [
     ("{name: g, metric: primary, vs_production: {min_gain: 0.001}}", {}, None,
      "inconclusive", 0.003, 0.001, "not clearly better"),
     ("{name: g, metric: roc_auc, vs_production: {max_drop: 0.01, confidence: 0.8}}", {}, None,
-     "inconclusive", None, None, "no paired interval"),
+     "pass", 0.003, -0.01, "80% CI"),  # other levels from the standard error
+    ("{name: g, metric: roc_auc, vs_production: {max_drop: 0.01}}",
+     {"metrics": (metric("roc_auc", 0.99, 0.98, None),)}, None, "inconclusive", None, None, "no paired interval"),
     ("{name: g, metric: recall, vs_production: {max_drop: 0.01}}", {}, None,
      "inconclusive", None, None, "recall was not compared"),
     ("{name: g, metric: accuracy, min: 0.9}", {}, None, "pass", 0.95, 0.9, "accuracy 0.95 is ≥ 0.9"),

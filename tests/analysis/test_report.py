@@ -167,12 +167,14 @@ def test_the_hard_guard_cuts_whatever_still_does_not_fit() -> None:
 def test_json_matches_the_spec_shape() -> None:
     out = render_json(_view("pass"))
     json.dumps(out)  # serialisable as is
-    assert list(out) == ["model", "candidate", "production", "metrics", "gates", "promotable"]
+    assert list(out) == ["model", "candidate", "production", "metrics", "gates", "promotable", "negative_flips"]
     assert out["candidate"] == {"run_id": CANDIDATE.run_id, "sha": "1234567890abcdef", "pr": 7}
     assert out["production"] == {"version": "3", "run_id": "deadbeef00000000000000000000000b"}
     roc = out["metrics"][0]
-    assert list(roc) == ["name", "higher_is_better", "production", "candidate", "delta", "ci"]
-    assert roc["ci"] == [-0.001, 0.007] and roc["delta"] == pytest.approx(0.003)
+    assert list(roc) == ["name", "higher_is_better", "production", "candidate", "delta", "ci", "method"]
+    assert roc["ci"] == [-0.001, 0.007] and roc["delta"] == pytest.approx(0.003) and roc["method"] == "DeLong"
+    assert out["negative_flips"] == {"count": 3, "rows": 114, "rate": 3 / 114, "positive": 5,
+                                     "examples": ["17", "42", "88"]}
     gate = out["gates"][0]
     assert list(gate) == ["name", "verdict", "severity", "observed", "threshold", "reason"]
     assert (gate["verdict"], gate["threshold"]) == ("pass", -0.005)
@@ -181,7 +183,7 @@ def test_json_matches_the_spec_shape() -> None:
 
 def test_json_before_the_first_promotion() -> None:
     out = render_json(_view("first"))
-    assert out["production"] is None and out["promotable"] is True
+    assert out["production"] is None and out["promotable"] is True and out["negative_flips"] is None
     assert all(m["production"] is None and m["delta"] is None and m["ci"] is None for m in out["metrics"])
     assert {g["verdict"] for g in out["gates"]} == {"pass", "skipped"}
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.core.redact import cap, fence, log_for_comment, redact
+from bot.core.redact import cap, log_for_comment, redact
 
 WEBHOOK_SECRET = "whsec-0c7f9a1e5b"
 KEY = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAfakefakefake\nQWERTYUIOPasdfghjkl0123\n"
@@ -58,7 +58,7 @@ def test_redact(log: str, shown: str) -> None:
     ],
 )
 def test_the_fence_is_longer_than_any_backtick_run(log: str, fence_ticks: int) -> None:
-    fenced = fence(log)
+    fenced = log_for_comment(log)
     ticks = "`" * fence_ticks
     assert fenced == f"{ticks}text\n{log}\n{ticks}"
 
@@ -84,7 +84,7 @@ def test_nothing_escapes_the_fence(log: str, forbidden: str | None) -> None:
 
 def test_a_forged_marker_and_mentions_still_read_the_same() -> None:
     shown = log_for_comment("<!-- mlbot:x --> @eve")
-    assert shown.replace("\u200b", "") == "```text\n<!-- mlbot:x --> @eve\n```"
+    assert shown.replace("\u200d", "") == "```text\n<!-- mlbot:x --> @eve\n```"
 
 
 def test_long_logs_keep_their_end_from_a_line_start() -> None:

@@ -49,12 +49,16 @@ def check_run(c: Any) -> CheckRun:
 def pull_request(repo: str, pr: Any) -> PullRequest:
     """Convert a PullRequest; a deleted fork leaves head.repo empty and counts as a fork."""
     head_repo = pr.head.repo.full_name if pr.head.repo is not None else ""
+    raw = getattr(pr, "_rawData", None) or {}  # what GitHub sent; `raw_data` could fetch again
+    base_repo = (raw.get("base") or {}).get("repo") or {}
     return PullRequest(
         repo=repo, number=int(pr.number), title=str(pr.title or ""), author=login_of(pr.user),
         head_sha=str(pr.head.sha), head_ref=str(pr.head.ref), head_repo=str(head_repo),
         base_ref=str(pr.base.ref), base_sha=str(pr.base.sha),
         state="closed" if pr.state == "closed" else "open", draft=bool(pr.draft),
         merged=bool(pr.merged), merge_commit_sha=pr.merge_commit_sha, html_url=str(pr.html_url or ""),
+        # from the answer itself: `pr.base.repo.<attr>` may cost another request to complete the object
+        default_branch=str(base_repo.get("default_branch") or ""), clone_url=str(base_repo.get("clone_url") or ""),
     )
 
 

@@ -1,7 +1,7 @@
 """Tracking: create and log training runs, find a cached run, read runs back for the comparison.
 
 Layout of what is logged: docs/internals.md ("What a training run logs"). No MLflow object
-leaves this module; callers get plain values, `RunRecord`s and DataFrames.
+leaves this module; callers get plain values, `RunRecord`s and `PredictionTable`s.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from bot.adapters.mlflow import connect, tracker_errors
 from bot.core.errors import NotFound
+from bot.core.judge.table import PredictionTable
 from bot.ports import RunRecord
 
 PREDICTIONS = "eval/predictions.parquet"
@@ -27,6 +26,9 @@ SUMMARY = "eval/summary.json"
 MODEL_NAME = "model"
 # MLflow's log_batch limits: 1000 entries per request, of which at most 100 params and 100 tags.
 BATCH_TOTAL, BATCH_PARAMS, BATCH_TAGS = 1000, 100, 100
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Baseline", "RunRecord", "RunStore"]
 
@@ -189,11 +191,14 @@ class RunStore:
                 raise NotFound(f"run {run_id} has no {path}", hint="was it logged by `mlbot train`?")
             return local.read_bytes()
 
-    def load_predictions(self, run_id: str) -> pd.DataFrame:
-        """The per-row eval predictions of a run (`eval/predictions.parquet`)."""
+    def load_predictions(self, run_id: str) -> PredictionTable:
+        """The per-row eval predictions of a run (`eval/predictions.parquet`), one numpy array per column."""
         import io
 
-        return pd.read_parquet(io.BytesIO(self._download(run_id, PREDICTIONS)))
+        import pandas as pd  # here, not at import: the webhook process never reads parquet
+
+        frame = pd.read_parquet(io.BytesIO(self._download(run_id, PREDICTIONS)))
+        return PredictionTable({str(c): frame[c].to_numpy() for c in frame.columns})
 
     def load_profile(self, run_id: str) -> dict[str, Any]:
         """The data profile of a run (`eval/profile.json`)."""

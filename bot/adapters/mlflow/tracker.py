@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from bot.adapters.mlflow import tracker_errors
 from bot.adapters.mlflow.runs import RunStore
 from bot.core.errors import NotFound
+from bot.core.judge.table import PredictionTable
 from bot.ports import LedgerEntry, ModelVersionRef, Promotion, RunRecord
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class MlflowTracker:
     def load_run_record(self, run_id: str) -> RunRecord:
         return self.runs.load_run_record(run_id)
 
-    def load_predictions(self, run_id: str) -> Any:
+    def load_predictions(self, run_id: str) -> PredictionTable:
         return self.runs.load_predictions(run_id)
 
     def load_profile(self, run_id: str) -> dict[str, Any] | None:

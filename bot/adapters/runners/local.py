@@ -27,7 +27,7 @@ from bot.adapters.runners.processes import Finished, ProcessGroups
 from bot.adapters.runners.sandbox import Bubblewrap, Limits, Sandbox, SandboxUnavailable, choose_sandbox
 from bot.core.redact import redact
 from bot.ports import TrainingJob, TrainingOutcome
-from bot.service.settings import Settings, environ, scrubbed_environment
+from bot.service.settings import Settings, scrubbed_environment
 
 RUN_ID_LINE = re.compile(r"^run_id=([0-9A-Za-z_-]+)\s*$", re.MULTILINE)
 CREDENTIALS = re.compile(r"://[^/@\s]+@")
@@ -200,7 +200,8 @@ class LocalRunner:
         """Run the sandboxed fit, check what it wrote, then the trusted evaluate; one deadline for both."""
         project, output, base_config = workdir / "project", workdir / "output", workdir / "base" / "mlbot.yaml"
         deadline = started + self.timeout
-        host = environ() if self.host_env is None else dict(self.host_env)
+        # the allow-lists below pick from it; the deny-list is a second net under them
+        host = scrubbed_environment() if self.host_env is None else dict(self.host_env)
         inner_project, inner_output = self.sandbox.inside(project, output)
         fit = self.sandbox.prepare([*self.fit_command, *fit_argv(job, inner_project, inner_output)],
                                    project=project, output=output, scratch=workdir, host_env=host, extra_env={})

@@ -139,7 +139,11 @@ def _label_deltas(data: EvalData, names: Sequence[str], resamples: int, seed: in
         return np.asarray(draws @ onehot, dtype=np.float64).reshape(resamples, k, k)
 
     conf_c, conf_p = confusion(c), confusion(p)
-    return {n: confusion_metric(n, conf_c) - confusion_metric(n, conf_p) for n in names}
+    out = {n: confusion_metric(n, conf_c) - confusion_metric(n, conf_p) for n in names if n != "accuracy"}
+    if "accuracy" in names:  # one integer difference over n: exactly the grid value, no float noise
+        right = np.diagonal(conf_c, axis1=1, axis2=2).sum(axis=1) - np.diagonal(conf_p, axis1=1, axis2=2).sum(axis=1)
+        out["accuracy"] = np.asarray(right / data.rows, dtype=np.float64)
+    return out
 
 
 # --- ROC-AUC: ranks once, weighted counts per resample ------------------------------------------
@@ -190,7 +194,7 @@ def _auc_resampler(data: EvalData, scored: Scored) -> Callable[[IntArray], Float
 # --- mean-like metrics: weighted row sums --------------------------------------------------------
 
 
-def _moments(
+def moments(
     name: str, data: EvalData, scored: Scored
 ) -> tuple[FloatArray, Callable[[FloatArray], FloatArray]]:
     """Per-row columns whose weighted means determine metric `name`, and how to finish it."""
@@ -243,21 +247,21 @@ def paired_deltas(
     if not rest:
         return out
     aucs: dict[str, tuple[Callable[[IntArray], FloatArray], Callable[[IntArray], FloatArray]]] = {}
-    moments: dict[str, tuple[FloatArray, Callable[[FloatArray], FloatArray], int]] = {}
+    sums: dict[str, tuple[FloatArray, Callable[[FloatArray], FloatArray], int]] = {}
     for n in rest:
         if n == "roc_auc":
             aucs[n] = (_auc_resampler(data, data.candidate), _auc_resampler(data, production))
         else:
-            cand_cols, finish = _moments(n, data, data.candidate)
-            prod_cols, _ = _moments(n, data, production)
-            moments[n] = (np.hstack([cand_cols, prod_cols]), finish, cand_cols.shape[1])
+            cand_cols, finish = moments(n, data, data.candidate)
+            prod_cols, _ = moments(n, data, production)
+            sums[n] = (np.hstack([cand_cols, prod_cols]), finish, cand_cols.shape[1])
     parts: dict[str, list[FloatArray]] = {n: [] for n in rest}
     for idx in index_chunks(data.rows, resamples, seed):
         for n, (cand_auc, prod_auc) in aucs.items():
             parts[n].append(cand_auc(idx) - prod_auc(idx))
-        if moments:
+        if sums:
             weights = _row_weights(idx, data.rows) / data.rows
-            for n, (cols, finish, width) in moments.items():
+            for n, (cols, finish, width) in sums.items():
                 means = weights @ cols
                 parts[n].append(finish(means[:, :width]) - finish(means[:, width:]))
     out.update({n: np.concatenate(chunks) for n, chunks in parts.items()})

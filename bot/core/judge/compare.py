@@ -1,6 +1,6 @@
 """Compare a candidate run with the production run: metric deltas with paired CIs, slices, params, data.
 
-Everything here takes our own values (a predictions DataFrame, dicts, `RunView`s) and returns
+Everything here takes our own values (a `PredictionTable`, dicts, `RunView`s) and returns
 plain dataclasses; the MLflow adapter builds the inputs, `policy` and `report` consume the output.
 """
 
@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from bot.core.errors import ConfigError, Problem
-from bot.core.judge.bootstrap import EvalData, FloatArray, Scored, paired_deltas, percentile_ci, point_value
+from bot.core.judge.bootstrap import LABEL_METRICS, EvalData, FloatArray, Scored, percentile_ci, point_value
 from bot.core.judge.datadiff import DataDiff, diff_profiles
+from bot.core.judge.flips import Flips, count_flips
+from bot.core.judge.intervals import FLOAT_NOISE, Method, exact_label_value, paired_intervals, tie_tolerance
 from bot.core.judge.metrics import METRICS, higher_is_better
+from bot.core.judge.table import PredictionTable, as_text, eval_data, value_counts
 
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_RESAMPLES = 2000
@@ -59,10 +62,16 @@ class MetricComparison:
     production: float | None = None
     cis: Mapping[float, tuple[float, float]] = field(default_factory=dict)
     samples: FloatArray | None = field(default=None, repr=False, compare=False)
+    method: str = ""  # what produced the interval: "DeLong", "bootstrap (multinomial, …)", "bootstrap"
+    se: float | None = None  # standard error of Δ (for CIs at other levels and the rows-needed estimate)
+    exact_delta: float | None = None  # Δ from exact counts, where the metric is a ratio of counts
+    tie_tolerance: float = FLOAT_NOISE  # bounds this close to a margin are exactly on it
 
     @property
     def delta(self) -> float | None:
-        return None if self.production is None else self.candidate - self.production
+        if self.production is None:
+            return None
+        return self.exact_delta if self.exact_delta is not None else self.candidate - self.production
 
     @property
     def delta_pct(self) -> float | None:
@@ -77,6 +86,9 @@ class MetricComparison:
                 return interval
         if self.samples is not None:
             return percentile_ci(self.samples, confidence)
+        if self.se is not None and self.delta is not None:
+            z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+            return self.delta - z * self.se, self.delta + z * self.se
         return None
 
 
@@ -117,6 +129,7 @@ class Comparison:
     params: ParamsDiff = field(default_factory=ParamsDiff)
     data: DataDiff | None = None
     eval_set_same: bool | None = None
+    flips: Flips | None = None  # classification with a production model only
     rows: int = 0
     resamples: int = DEFAULT_RESAMPLES
     seed: int = 0
@@ -147,70 +160,33 @@ def diff_params(production: Mapping[str, str], candidate: Mapping[str, str]) -> 
     )
 
 
-# --- predictions.parquet -> EvalData --------------------------------------------------------------
-
-
-def _classes(frame: pd.DataFrame, prefixes: Sequence[str]) -> list[str]:
-    """Class labels in the models' `classes_` order, else sorted over truth and predictions."""
-    for prefix in prefixes:
-        cols = [c for c in frame.columns if c.startswith(f"{prefix}_proba.")]
-        if cols:
-            named = [c.split(".", 1)[1] for c in cols]
-            seen = {str(v) for c in ("truth", *(f"{p}_pred" for p in prefixes)) for v in frame[c].unique()}
-            return named + sorted(seen - set(named))
-    values = pd.unique(pd.concat([frame["truth"], *(frame[f"{p}_pred"] for p in prefixes)]))
-    try:
-        ordered = sorted(values)
-    except TypeError:
-        ordered = sorted(values, key=str)
-    return [str(v) for v in ordered]
-
-
-def eval_data(frame: pd.DataFrame, task: str) -> EvalData:
-    """Turn the logged predictions table into arrays; labels become indices into the class list."""
-    missing = [c for c in ("truth", "candidate_pred") if c not in frame.columns]
-    if missing:
-        raise ConfigError([Problem("eval/predictions.parquet", c, "column is missing") for c in missing],
-                          hint="re-run `mlbot train` with this mlbot version")
-    prefixes = ["candidate"] + (["production"] if "production_pred" in frame.columns else [])
-    if task == "regression":
-        scored = {p: Scored(frame[f"{p}_pred"].to_numpy(dtype=np.float64)) for p in prefixes}
-        truth = frame["truth"].to_numpy(dtype=np.float64)
-        return EvalData(truth, scored["candidate"], scored.get("production"))
-    classes = _classes(frame, prefixes)
-    index = {c: i for i, c in enumerate(classes)}
-
-    def codes(column: str) -> np.ndarray[Any, np.dtype[np.int64]]:
-        return np.asarray([index[str(v)] for v in frame[column].to_numpy()], dtype=np.int64)
-
-    def proba(prefix: str) -> np.ndarray[Any, np.dtype[np.float64]] | None:
-        cols = [f"{prefix}_proba.{c}" for c in classes]
-        if not any(c in frame.columns for c in cols):
-            return None
-        return np.column_stack([frame[c].to_numpy(dtype=np.float64) if c in frame.columns
-                                else np.zeros(len(frame)) for c in cols])
-
-    scored = {p: Scored(codes(f"{p}_pred"), proba(p)) for p in prefixes}
-    return EvalData(codes("truth"), scored["candidate"], scored.get("production"), tuple(classes))
-
-
 # --- metrics and slices -----------------------------------------------------------------------------
 
 
 def _compare_metrics(
-    data: EvalData, names: Sequence[str], levels: Sequence[float], resamples: int, seed: int
+    data: EvalData, names: Sequence[str], levels: Sequence[float], resamples: int, seed: int,
+    method: Method = "auto",
 ) -> tuple[MetricComparison, ...]:
-    """Point values for both models and, when paired, the bootstrap CI of each delta."""
-    samples: dict[str, FloatArray] = {}
+    """Point values for both models and, when paired, each delta's interval by its metric's method."""
+    intervals = {}
     if data.production is not None and data.rows >= 2:
-        samples = paired_deltas(data, names, resamples=resamples, seed=seed)
+        intervals = paired_intervals(data, names, levels, resamples=resamples, seed=seed, method=method)
     out = []
     for name in names:
+        candidate = _safe_value(name, data, data.candidate)
         production = None if data.production is None else _safe_value(name, data, data.production)
-        draws = samples.get(name)
-        cis = {} if draws is None else {level: percentile_ci(draws, level) for level in levels}
-        out.append(MetricComparison(name, higher_is_better(name), _safe_value(name, data, data.candidate),
-                                    production, cis, draws))
+        exact = None
+        if name in LABEL_METRICS and data.production is not None and data.rows:
+            k = len(data.classes)
+            fc = exact_label_value(name, data.y.astype(np.int64), data.candidate.pred.astype(np.int64), k)
+            fp = exact_label_value(name, data.y.astype(np.int64), data.production.pred.astype(np.int64), k)
+            candidate, production, exact = float(fc), float(fp), float(fc - fp)
+        found = intervals.get(name)
+        out.append(MetricComparison(
+            name, higher_is_better(name), candidate, production,
+            found.cis if found else {}, found.samples if found else None,
+            method=found.method if found else "", se=found.se if found else None,
+            exact_delta=exact, tie_tolerance=tie_tolerance(name, data.rows)))
     return tuple(out)
 
 
@@ -223,30 +199,38 @@ def _safe_value(name: str, data: EvalData, scored: Scored) -> float:
 
 
 def _compare_slices(
-    frame: pd.DataFrame, data: EvalData, columns: Sequence[str], names: Sequence[str],
-    levels: Sequence[float], resamples: int, seed: int,
+    table: PredictionTable, data: EvalData, columns: Sequence[str], names: Sequence[str],
+    levels: Sequence[float], resamples: int, seed: int, method: Method,
 ) -> tuple[tuple[SliceComparison, ...], dict[str, int]]:
     out: list[SliceComparison] = []
     omitted: dict[str, int] = {}
     for column in columns:
         key = f"slice.{column}"
-        if key not in frame.columns:
+        if key not in table:
             continue
-        values = frame[key].astype(str).where(frame[key].notna(), "(missing)")
-        counts = values.value_counts()
+        values = as_text(table[key], "(missing)")
+        counts = value_counts(values)
         if len(counts) > MAX_SLICE_VALUES:
             omitted[column] = len(counts) - MAX_SLICE_VALUES
-        for value, rows in counts.head(MAX_SLICE_VALUES).items():
-            part = data.subset((values == value).to_numpy())
+        for value, rows in counts[:MAX_SLICE_VALUES]:
+            part = data.subset(values == value)
             out.append(SliceComparison(column, str(value), int(rows),
-                                       _compare_metrics(part, names, levels, resamples, seed)))
+                                       _compare_metrics(part, names, levels, resamples, seed, method)))
     return tuple(out), omitted
+
+
+def _flips(table: PredictionTable, data: EvalData, task: str) -> Flips | None:
+    if task == "regression" or data.production is None:
+        return None
+    ids = as_text(table["row_id"], "?") if "row_id" in table else None
+    return count_flips(data.y.astype(np.int64), data.candidate.pred.astype(np.int64),
+                       data.production.pred.astype(np.int64), ids)
 
 
 def compare_runs(
     candidate: RunView,
     production: RunView | None,
-    predictions: pd.DataFrame,
+    predictions: PredictionTable,
     *,
     model: str,
     metrics: Sequence[str],
@@ -255,8 +239,12 @@ def compare_runs(
     confidence_levels: Sequence[float] = (DEFAULT_CONFIDENCE,),
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    interval_method: Method = "auto",
 ) -> Comparison:
-    """Compare candidate and production on the logged eval predictions (first metric is primary)."""
+    """Compare candidate and production on the logged eval predictions (first metric is primary).
+
+    `interval_method="bootstrap"` judges every metric by the paired bootstrap (the cross-check).
+    """
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise ConfigError([Problem("mlbot.yaml", "metrics", f"unknown metric {m!r}; known: "
@@ -266,7 +254,8 @@ def compare_runs(
     data = eval_data(predictions, task)
     if production is None:
         data = EvalData(data.y, data.candidate, None, data.classes)
-    slice_results, omitted = _compare_slices(predictions, data, slices, metrics, levels, resamples, seed)
+    slice_results, omitted = _compare_slices(predictions, data, slices, metrics, levels, resamples, seed,
+                                             interval_method)
     same_eval = None
     if production is not None and candidate.eval_sha256 and production.eval_sha256:
         same_eval = candidate.eval_sha256 == production.eval_sha256
@@ -274,7 +263,7 @@ def compare_runs(
         model=model,
         candidate=candidate,
         production=production,
-        metrics=_compare_metrics(data, metrics, levels, resamples, seed),
+        metrics=_compare_metrics(data, metrics, levels, resamples, seed, interval_method),
         slices=slice_results,
         slice_values_omitted=omitted,
         params=diff_params(production.params if production else {}, candidate.params)
@@ -282,6 +271,7 @@ def compare_runs(
         data=diff_profiles(production.profile, candidate.profile)
         if production and production.profile and candidate.profile else None,
         eval_set_same=same_eval,
+        flips=_flips(predictions, data, task),
         rows=data.rows,
         resamples=resamples,
         seed=seed,

@@ -10,12 +10,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from bot.core.judge.advice import inconclusive_advice
 from bot.core.judge.compare import Comparison, MetricComparison
+from bot.core.judge.flips import flip_gate
 from bot.core.judge.metrics import higher_is_better
+from bot.core.judge.model_gate import model_gate
+from bot.core.judge.verdict import NOISE, Observed, Verdict, fmt
 from bot.core.policy import PRIMARY, Gate, PolicySet
 
-Verdict = Literal["pass", "fail", "inconclusive", "skipped", "waived"]
-Observed = float | int | str | None
+__all__ = ["Evaluation", "GateContext", "GateResult", "Observed", "Verdict", "decide", "evaluate", "evaluate_gate"]
 WAIVE_ALL = "*"  # a waiver key that waives every gate (`/promote --force`)
 _OK_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
 
@@ -68,20 +71,25 @@ class Evaluation:
         return sum(1 for r in self.results if r.verdict == verdict)
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
 
 
 def decide(
     ci: tuple[float, float], higher_is_better: bool, *, max_drop: float | None = None,
-    min_gain: float | None = None,
+    min_gain: float | None = None, tolerance: float = NOISE,
 ) -> Verdict:
-    """Non-inferiority (`max_drop`) or superiority (`min_gain`) on the CI of candidate − production."""
+    """Non-inferiority (`max_drop`) or superiority (`min_gain`) on the CI of candidate − production.
+
+    On the gain scale (positive is better): non-inferiority passes only when the worse end is above
+    −max_drop, so a bound exactly at −max_drop is not a pass; superiority passes when the worse end
+    is at least min_gain. A bound within `tolerance` of the margin (below the metric's resolution,
+    e.g. 1/rows for accuracy) is exactly on it, whatever the order of the float operations.
+    """
     lo, hi = ci if higher_is_better else (-ci[1], -ci[0])  # as gains: positive is better
     if max_drop is not None:
-        return "pass" if lo > -max_drop else "fail" if hi < -max_drop else "inconclusive"
+        margin = -max_drop
+        return "pass" if lo > margin + tolerance else "fail" if hi < margin - tolerance else "inconclusive"
     assert min_gain is not None
-    return "pass" if lo >= min_gain else "fail" if hi < min_gain else "inconclusive"
+    return "pass" if lo >= min_gain - tolerance else "fail" if hi < min_gain - tolerance else "inconclusive"
 
 
 def _signed(margin: float, higher_is_better: bool) -> float:
@@ -90,24 +98,30 @@ def _signed(margin: float, higher_is_better: bool) -> float:
 
 
 def _relative(gate: Gate, m: MetricComparison, confidence: float, max_drop: float | None,
-              min_gain: float | None) -> tuple[Verdict, Observed, Observed, str]:
+              min_gain: float | None, rows: int | None = None) -> tuple[Verdict, Observed, Observed, str]:
+    """Judge Δ against the margin; with `rows`, an inconclusive reason says what would decide it."""
     ci = m.ci(confidence)
     if m.delta is None or ci is None:
         return "inconclusive", None, None, f"no paired interval for {m.name}; cannot compare"
-    verdict = decide(ci, m.higher_is_better, max_drop=max_drop, min_gain=min_gain)
+    verdict = decide(ci, m.higher_is_better, max_drop=max_drop, min_gain=min_gain, tolerance=m.tie_tolerance)
     margin = -max_drop if max_drop is not None else min_gain
     assert margin is not None
     threshold = _signed(margin, m.higher_is_better)
     direction = "higher" if m.higher_is_better else "lower"
-    interval = f"Δ {_fmt(m.delta)}, {confidence:.0%} CI [{_fmt(ci[0])}, {_fmt(ci[1])}]"
+    interval = f"Δ {fmt(m.delta)}, {confidence:.0%} CI [{fmt(ci[0])}, {fmt(ci[1])}]"
     if max_drop is not None:
         meaning = {"pass": "not worse than", "fail": "worse than", "inconclusive": "may be worse than"}
-        by = f"by more than {_fmt(max_drop)}"
+        by = f"by more than {fmt(max_drop)}"
     else:
         meaning = {"pass": "better than", "fail": "not better than",
                    "inconclusive": "not clearly better than"}
-        by = f"by {_fmt(min_gain or 0.0)}"
+        by = f"by {fmt(min_gain or 0.0)}"
     reason = f"{interval}: {meaning[verdict]} production {by} ({direction} is better)"
+    if verdict == "inconclusive" and rows:
+        sign = 1.0 if m.higher_is_better else -1.0
+        lo_gain = min(sign * ci[0], sign * ci[1])
+        reason += "; " + inconclusive_advice(rows=rows, gain=sign * m.delta, lo_gain=lo_gain,
+                                             margin_gain=margin, se=m.se, confidence=confidence)
     return verdict, m.delta, threshold, reason
 
 
@@ -121,12 +135,13 @@ def _threshold(gate: Gate, comparison: Comparison, name: str) -> tuple[Verdict, 
     bound = gate.min if gate.min is not None else gate.max
     if value is None or value != value:  # missing or NaN
         return "inconclusive", None, bound, f"{name} was not measured for the candidate"
-    if gate.min is not None and value < gate.min:
-        return "fail", value, gate.min, f"{name} {_fmt(value)} is below the floor {_fmt(gate.min)}"
-    if gate.max is not None and value > gate.max:
-        return "fail", value, gate.max, f"{name} {_fmt(value)} is above the ceiling {_fmt(gate.max)}"
-    limits = " and ".join(f"{w} {_fmt(v)}" for w, v in (("≥", gate.min), ("≤", gate.max)) if v is not None)
-    return "pass", value, bound, f"{name} {_fmt(value)} is {limits}"
+    tolerance = m.tie_tolerance if m else NOISE  # a value on the floor or ceiling is within it
+    if gate.min is not None and value < gate.min - tolerance:
+        return "fail", value, gate.min, f"{name} {fmt(value)} is below the floor {fmt(gate.min)}"
+    if gate.max is not None and value > gate.max + tolerance:
+        return "fail", value, gate.max, f"{name} {fmt(value)} is above the ceiling {fmt(gate.max)}"
+    limits = " and ".join(f"{w} {fmt(v)}" for w, v in (("≥", gate.min), ("≤", gate.max)) if v is not None)
+    return "pass", value, bound, f"{name} {fmt(value)} is {limits}"
 
 
 def _slices(
@@ -160,7 +175,7 @@ def _slices(
     count = {v: verdicts.count(v) for v in ("pass", "fail", "inconclusive")}
     reason = (f"{name} per {rule.column}: {count['pass']} pass, {count['fail']} fail, "
               f"{count['inconclusive']} inconclusive, {len(parts) - len(verdicts)} skipped "
-              f"(max drop {_fmt(rule.max_drop)})")
+              f"(max drop {fmt(rule.max_drop)})")
     return overall, worst[1] if worst else None, threshold, reason, tuple(lines)
 
 
@@ -181,32 +196,11 @@ def _data(gate: Gate, comparison: Comparison) -> tuple[Verdict, Observed, Observ
         return "inconclusive", None, rule.max_psi, "no feature could be compared for drift"
     over = [c for c in diff.columns if c.psi is not None and c.psi > rule.max_psi]
     if over:
-        why = (f"{len(over)} feature(s) drifted past PSI {_fmt(rule.max_psi)}; "
-               f"worst {top.name} at {_fmt(top.psi)}")
+        why = (f"{len(over)} feature(s) drifted past PSI {fmt(rule.max_psi)}; "
+               f"worst {top.name} at {fmt(top.psi)}")
         return "fail", top.psi, rule.max_psi, why
-    why = f"highest PSI {_fmt(top.psi)} ({top.name}) is within {_fmt(rule.max_psi)}"
+    why = f"highest PSI {fmt(top.psi)} ({top.name}) is within {fmt(rule.max_psi)}"
     return "pass", top.psi, rule.max_psi, why
-
-
-def _model(gate: Gate, comparison: Comparison) -> tuple[Verdict, Observed, Observed, str]:
-    rule = gate.model
-    assert rule is not None
-    facts = comparison.candidate.metrics
-    limits = [(label, key, limit, unit) for label, key, limit, unit in (
-        ("size", "model_size_mb", rule.max_size_mb, "MB"),
-        ("p95 latency", "predict_p95_ms", rule.max_p95_latency_ms, "ms")) if limit is not None]
-    observed = ", ".join(f"{_fmt(facts[k])} {u}" if k in facts else f"{label} unknown"
-                         for label, k, _, u in limits)
-    threshold = ", ".join(f"≤ {_fmt(lim)} {u}" for _, _, lim, u in limits)
-    over = [f"{label} {_fmt(facts[k])} {u} > {_fmt(lim)} {u}" for label, k, lim, u in limits
-            if k in facts and facts[k] > lim]
-    if over:
-        return "fail", observed, threshold, "; ".join(over)
-    missing = [label for label, k, _, _ in limits if k not in facts]
-    if missing:
-        return "inconclusive", observed, threshold, f"{' and '.join(missing)} not measured for the candidate"
-    within = "; ".join(f"{label} {_fmt(facts[k])} {u} ≤ {_fmt(lim)} {u}" for label, k, lim, u in limits)
-    return "pass", observed, threshold, within
 
 
 def _review(gate: Gate, context: GateContext) -> tuple[Verdict, Observed, Observed, str]:
@@ -261,7 +255,7 @@ def evaluate_gate(gate: Gate, comparison: Comparison, context: GateContext | Non
         rule = gate.vs_production
         assert rule is not None
         m = comparison.metric(name)
-        out = (_relative(gate, m, rule.confidence, rule.max_drop, rule.min_gain) if m
+        out = (_relative(gate, m, rule.confidence, rule.max_drop, rule.min_gain, comparison.rows) if m
                else ("inconclusive", None, None, f"{name} was not compared; add it to metrics in mlbot.yaml"))
     elif kind == "slices":
         *head, details = _slices(gate, comparison, name)
@@ -271,7 +265,11 @@ def evaluate_gate(gate: Gate, comparison: Comparison, context: GateContext | Non
     elif kind == "data":
         out = _data(gate, comparison)
     elif kind == "model":
-        out = _model(gate, comparison)
+        assert gate.model is not None
+        out = model_gate(gate.model, comparison.candidate.metrics, has_production=not comparison.first_promotion)
+    elif kind == "negative_flips":
+        assert gate.max_negative_flip_rate is not None
+        out = flip_gate(comparison.flips, gate.max_negative_flip_rate)
     elif context is None:
         out = ("skipped", None, None, "no pull-request facts (approvals, checks) in this evaluation")
     else:

@@ -44,12 +44,15 @@ def origin(tmp_path: Path) -> Origin:
     git(work, "init", "-q")
     (work / "model.txt").write_text("v1\n")
     (work / "mlbot.yaml").write_text("model: from-main\n")
+    (work / "policies").mkdir()
+    (work / "policies" / "gates.yaml").write_text("gates: []\n")
     git(work, "add", ".")
     git(work, "commit", "-q", "-m", "v1")
     main_sha = git(work, "rev-parse", "HEAD")
     git(work, "checkout", "-q", "-b", "fork")
     (work / "model.txt").write_text("v2 from a fork\n")
     (work / "mlbot.yaml").write_text("model: from-the-pr\n")
+    (work / "policies" / "gates.yaml").write_text("gates: [anything goes]\n")
     git(work, "commit", "-q", "-am", "v2")
     pr_sha = git(work, "rev-parse", "HEAD")
     bare = tmp_path / "acme" / "models.git"
@@ -73,11 +76,12 @@ FIT = textwrap.dedent("""
 EVALUATE = textwrap.dedent("""
     import json, os, sys
     record, args = sys.argv[1], sys.argv[2:]
-    model, config = args[args.index("--model") + 1], None
+    model, config, policies = args[args.index("--model") + 1], None, None
     if "--config" in args:
         config = open(args[args.index("--config") + 1]).read()
+        policies = open(os.path.join(args[args.index("--policies") + 1], "gates.yaml")).read()
     with open(record, "w") as out:
-        json.dump({"args": args, "env": dict(os.environ), "cwd": os.getcwd(), "config": config,
+        json.dump({"args": args, "env": dict(os.environ), "cwd": os.getcwd(), "config": config, "policies": policies,
                    "fit": json.load(open(os.path.join(model, "fit.json")))}, out)
     print("evaluating...")
     print("run_id=0123abcd")
@@ -121,12 +125,13 @@ def test_the_fit_runs_sandboxed_and_the_evaluate_gets_only_the_tracking_uri(
     # evaluate: mlbot's side, with the tracking URI and the base branch's config, never a GitHub secret
     assert seen["env"]["MLFLOW_TRACKING_URI"] == "sqlite:////tmp/x.db"
     assert not [key for key in seen["env"] if key.startswith(("MLBOT_", "GITHUB", "SOMETHING"))]
-    assert seen["config"] == "model: from-main\n"
+    assert (seen["config"], seen["policies"]) == ("model: from-main\n", "gates: []\n")  # the base's rules
     assert seen["cwd"] == str(tmp_path)
     project = Path(seen["args"][seen["args"].index("--project") + 1])
     assert not project.exists()  # the throwaway checkout is removed afterwards
     assert not project.is_relative_to(tmp_path)  # and it never lived in the bot's data dir
-    assert seen["args"][5:] == ["--config", seen["args"][6], "--repo", "acme/models", "--sha", origin.pr_sha,
+    assert seen["args"][5:] == ["--config", seen["args"][6], "--policies", seen["args"][8], "--repo", "acme/models",
+                                "--sha", origin.pr_sha,
                                 "--branch", "feature/x", "--trigger", "command", "--params",
                                 '{"n_estimators": 300}', "--pr", "7"]
 

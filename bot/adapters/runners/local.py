@@ -54,11 +54,14 @@ def fit_argv(job: TrainingJob, project: Path, output: Path) -> list[str]:
             "--params", json.dumps(job.params, sort_keys=True)]
 
 
-def evaluate_argv(job: TrainingJob, project: Path, model: Path, config: Path | None) -> list[str]:
-    """Return the `mlbot evaluate` arguments (the same contract the Actions workflow's evaluate job uses)."""
+def evaluate_argv(job: TrainingJob, project: Path, model: Path, base: Path | None) -> list[str]:
+    """Return the `mlbot evaluate` arguments (the same contract the Actions workflow's evaluate job uses).
+
+    `base` holds the default branch's `mlbot.yaml` and `policies/`: the rules the pull request is judged by.
+    """
     argv = ["evaluate", "--project", str(project), "--model", str(model)]
-    if config is not None:
-        argv += ["--config", str(config)]
+    if base is not None:
+        argv += ["--config", str(base / "mlbot.yaml"), "--policies", str(base / "policies")]
     argv += ["--repo", job.repo, "--sha", job.sha, "--branch", job.branch, "--trigger", job.trigger,
              "--params", json.dumps(job.params, sort_keys=True)]
     if job.pr is not None:
@@ -168,7 +171,7 @@ class LocalRunner:
         try:
             self.preflight()
             project, output = workdir / "project", workdir / "output"
-            problem = self.checkout(job, project, workdir / "base" / "mlbot.yaml")
+            problem = self.checkout(job, project, workdir / "base")
             if problem:
                 return TrainingOutcome(False, None, self.safe(problem), time.monotonic() - started,
                                        f"I could not check out {job.sha[:7]} of {job.repo}.")
@@ -179,8 +182,8 @@ class LocalRunner:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def checkout(self, job: TrainingJob, project: Path, base_config: Path) -> str | None:
-        """Clone and detach at the sha, keep the default branch's mlbot.yaml, drop the remote; else git's complaint."""
+    def checkout(self, job: TrainingJob, project: Path, base: Path) -> str | None:
+        """Clone and detach at the sha, keep the default branch's rules in `base`, drop the remote; or say why not."""
         failed = git(["clone", "--quiet", "--no-checkout", self.source(job.repo), str(project)], None)
         if failed is not None:
             return failed
@@ -193,12 +196,12 @@ class LocalRunner:
         failed = git(["checkout", "--quiet", "--detach", job.sha], project)
         if failed is not None:
             return failed
-        save_base_config(project, job.default_branch, base_config)
+        save_base_config(project, job.default_branch, base)
         return git(["remote", "remove", "origin"], project)
 
     def train(self, job: TrainingJob, workdir: Path, started: float) -> TrainingOutcome:
         """Run the sandboxed fit, check what it wrote, then the trusted evaluate; one deadline for both."""
-        project, output, base_config = workdir / "project", workdir / "output", workdir / "base" / "mlbot.yaml"
+        project, output, base = workdir / "project", workdir / "output", workdir / "base"
         deadline = started + self.timeout
         # the allow-lists below pick from it; the deny-list is a second net under them
         host = scrubbed_environment() if self.host_env is None else dict(self.host_env)
@@ -213,7 +216,7 @@ class LocalRunner:
         if problem:
             return self.failed(fitted, log, started, problem)
         argv = [*self.evaluate_command,
-                *evaluate_argv(job, project, output, base_config if base_config.is_file() else None)]
+                *evaluate_argv(job, project, output, base if (base / "mlbot.yaml").is_file() else None)]
         evaluated = self.groups.run(argv, env=evaluate_environment(host, self.tracking_uri),
                                     cwd=self.cwd or Path.cwd(), timeout=deadline - time.monotonic())
         log = "\n".join(part for part in (fitted.output, evaluated.output) if part)
@@ -249,16 +252,33 @@ def private_paths(cwd: Path | None, *uris: str) -> list[Path]:
     return paths
 
 
-def save_base_config(project: Path, branch: str, target: Path) -> None:
-    """Write `mlbot.yaml` as the default branch has it to `target` (nothing when it has none)."""
+def save_base_config(project: Path, branch: str, base: Path) -> None:
+    """Write the default branch's `mlbot.yaml` and `policies/*.yaml` under `base` (nothing when it has none)."""
+    ref = f"origin/{branch}"
+    listed = git_output(["ls-tree", "--name-only", ref, "mlbot.yaml", "policies/"], project)
+    for name in (listed or b"").decode(errors="replace").splitlines():
+        if name == "mlbot.yaml" or (name.startswith("policies/") and name.endswith((".yaml", ".yml"))):
+            content = git_output(["show", f"{ref}:{name}"], project)
+            if content is not None:
+                (base / name).parent.mkdir(parents=True, exist_ok=True)
+                (base / name).write_bytes(content)
+
+
+def run_git(args: list[str], cwd: Path | None) -> tuple[int, bytes, str]:
+    """Run git without prompts; return its exit code (-1 when it could not run), stdout and complaint."""
     try:
-        shown = subprocess.run(["git", "show", f"origin/{branch}:mlbot.yaml"], cwd=project, env=git_environment(),
-                               stdin=subprocess.DEVNULL, capture_output=True, timeout=GIT_TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return
-    if shown.returncode == 0:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(shown.stdout)
+        done = subprocess.run(["git", *args], cwd=cwd, env=git_environment(), stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=GIT_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return -1, b"", str(error)
+    lines = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()
+    return done.returncode, done.stdout, lines[-1] if lines else f"exit {done.returncode}"
+
+
+def git_output(args: list[str], cwd: Path) -> bytes | None:
+    """Return git's stdout, or None when it fails."""
+    code, out, _ = run_git(args, cwd)
+    return out if code == 0 else None
 
 
 def git_environment() -> dict[str, str]:
@@ -267,14 +287,7 @@ def git_environment() -> dict[str, str]:
 
 
 def git(args: list[str], cwd: Path | None) -> str | None:
-    """Run git without prompts; return None on success, else its last error line."""
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, env=git_environment(), stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"git {args[0]}: {error}"
-    if done.returncode == 0:
-        return None
-    lines = (done.stderr or done.stdout).strip().splitlines()
+    """Run git; return None on success, else its last error line with any URL credentials hidden."""
+    code, _, complaint = run_git(args, cwd)
     # git quotes the URL it failed on; a token embedded in it must not reach a PR comment
-    return CREDENTIALS.sub("://***@", f"git {args[0]}: {lines[-1] if lines else f'exit {done.returncode}'}")
+    return None if code == 0 else CREDENTIALS.sub("://***@", f"git {args[0]}: {complaint}")

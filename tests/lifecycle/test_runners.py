@@ -120,7 +120,7 @@ def test_the_fit_runs_sandboxed_and_the_evaluate_gets_only_the_tracking_uri(
     assert fit["cwd"] == "/mlbot/project"
     assert fit["args"] == ["fit", "--project", "/mlbot/project", "--output", "/mlbot/output",
                            "--params", '{"n_estimators": 300}']
-    assert fit["env"]["HOME"] == "/tmp"
+    assert fit["env"]["HOME"] == "/tmp/home"
     assert not [key for key in fit["env"] if key.startswith(("MLBOT_", "MLFLOW_", "GITHUB", "SOMETHING"))]
     # evaluate: mlbot's side, with the tracking URI and the base branch's config, never a GitHub secret
     assert seen["env"]["MLFLOW_TRACKING_URI"] == "sqlite:////tmp/x.db"

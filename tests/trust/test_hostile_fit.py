@@ -123,7 +123,7 @@ def assert_contained(found: dict[str, Any], the_bot: Bot, tmp_path: Path, nonce:
     assert found["bot_environ"].startswith("error: FileNotFoundError")  # /proc/<bot pid> does not exist there
     assert found["uid"] == 65534
     assert all(line.split(":")[1].strip() == "0000000000000000" for line in found["capabilities"])
-    assert found["home"] == []  # HOME is a private, empty /tmp
+    assert found["home"] == []  # HOME is private and empty
     # the bot's data dir, the test tree (home of the MLflow store) and ~ are not there at all
     for path in (the_bot.data_dir, tmp_path):
         assert found["listed"][str(path)].startswith("error: FileNotFoundError"), found["listed"][str(path)]

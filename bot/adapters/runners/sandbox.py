@@ -28,6 +28,7 @@ log = logging.getLogger("mlbot.runners")
 UNSAFE_SETTING = "MLBOT_UNSAFE_UNSANDBOXED_FIT"
 INNER_PROJECT = Path("/mlbot/project")
 INNER_OUTPUT = Path("/mlbot/output")
+INNER_HOME = "/tmp/home"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # Just what the dynamic linker, time zones and Debian's alternatives symlinks need; no passwd, hosts, resolv.conf
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/alternatives")
@@ -124,7 +125,7 @@ def allowed_environment(host: Mapping[str, str], fixed: Mapping[str, str]) -> di
 
 
 def search_path(home: str) -> dict[str, str]:
-    """Return PATH (this interpreter's bin first, so `python` is mlbot's), HOME and TMPDIR."""
+    """Return PATH (this interpreter's bin first, so `python` is mlbot's), HOME and TMPDIR (both `home`)."""
     bins = [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
     return {"PATH": ":".join(dict.fromkeys(bins)), "HOME": home, "TMPDIR": home}
 
@@ -189,7 +190,7 @@ class Bubblewrap:
         for name in ETC_FILES:
             args += ["--ro-bind-try", name, name]
         args += ["--proc", "/proc", "--dev", "/dev", "--size", str(self.limits.tmp_mb * 1024 * 1024),
-                 "--tmpfs", "/tmp"]
+                 "--tmpfs", "/tmp", "--dir", INNER_HOME]  # HOME: empty even when a bind below lands in /tmp
         for root in python_roots():
             args += ["--ro-bind", str(root), str(root)]
         args += ["--ro-bind", str(project), str(INNER_PROJECT), "--bind", str(output), str(INNER_OUTPUT),
@@ -210,7 +211,7 @@ class Bubblewrap:
                       "--die-with-parent", "--new-session"]
         wrapped = [*self.limits.prlimit(prlimit), bwrap, *namespaces, *self.binds(project, output),
                    "--chdir", str(INNER_PROJECT), "--", *argv]
-        env = allowed_environment(host_env, {**search_path("/tmp"), **extra_env})
+        env = allowed_environment(host_env, {**search_path(INNER_HOME), **extra_env})
         return Prepared(wrapped, env, scratch)
 
     def refuse_exposing(self, binds: Sequence[Path]) -> None:

@@ -31,6 +31,8 @@ def run_in(sandbox: Sandbox, request: dict[str, Any], probe: dict[str, Any]) -> 
     inner_project, inner_output = sandbox.inside(project, output)
     argv = [sys.executable, str(inner_project / "hostile_fit.py"), json.dumps(probe), "fit",
             "--output", str(inner_output)]
+    if "source" in request:  # a fit given as Python source, run with the output dir as its argument
+        argv = [sys.executable, "-c", request["source"], str(inner_output)]
     sandbox.check()
     prepared = sandbox.prepare(argv, project=project, output=output, scratch=scratch, host_env=os.environ,
                                extra_env={})

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -202,3 +203,37 @@ def test_the_control_without_the_sandbox_the_same_fit_steals_the_secrets(the_bot
     finally:
         for pid in processes_mentioning(nonce):  # ours: started by this test's hostile script
             os.kill(pid, signal.SIGKILL)
+
+
+# A fit that starts a daemon, says it is ready through a FIFO in its output dir, and waits forever.
+LINGER = """
+import os, subprocess, sys, time
+subprocess.Popen(["sleep", sys.argv[2]], start_new_session=True)
+with open(os.path.join(sys.argv[1], "ready"), "w") as ready:
+    ready.write("up")
+time.sleep(600)
+"""
+
+
+@pytest.mark.usefixtures("bwrap")
+def test_when_the_bot_dies_its_sandboxed_fit_dies_with_it(the_bot: Bot, tmp_path: Path) -> None:
+    nonce = new_nonce()
+    project, output = tmp_path / "checkout", tmp_path / "output"
+    project.mkdir()
+    output.mkdir()
+    os.mkfifo(output / "ready")
+    request = {"mode": "sandbox", "hidden": [], "project": str(project), "output": str(output),
+               "scratch": str(tmp_path), "probe": {}, "source": LINGER.replace("sys.argv[2]", repr(nonce)),
+               "limits": {"memory_mb": MEMORY_MB, "cpu_seconds": 60}}
+    bot_process = subprocess.Popen([sys.executable, str(STANDIN), json.dumps(request)], env={**os.environ, **SECRETS},
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert (output / "ready").read_text() == "up"  # blocks until the fit and its daemon run
+        assert processes_mentioning(nonce)
+    finally:
+        bot_process.kill()  # the bot is killed outright: no cleanup code of ours runs
+        bot_process.wait()
+    deadline = time.monotonic() + 60  # the kernel tears the namespace down asynchronously; not a speed claim
+    while processes_mentioning(nonce) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_mentioning(nonce) == []

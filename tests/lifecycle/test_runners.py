@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from bot.adapters.runners import ActionsRunner, Bubblewrap, LocalRunner, Unsandboxed, evaluate_argv, parse_run_id
+from bot.adapters.runners.local import remove_tree
 from bot.adapters.runners.processes import LINE_CHARS, TAIL_LINES, ProcessGroups
 from bot.ports import TrainingJob
 from tests.lifecycle.helpers import git
@@ -307,3 +308,14 @@ def test_output_is_kept_as_a_bounded_tail_of_cut_lines(tmp_path: Path) -> None:
     lines = finished.output.splitlines()
     assert len(lines) == TAIL_LINES
     assert lines[-2:] == ["999", "y" * LINE_CHARS]
+
+
+def test_the_job_tree_is_removed_even_where_the_fit_locked_itself_in(tmp_path: Path) -> None:
+    # as root, modes do not bind and this passes anyway; as the bot's own user, plain rmtree leaves it behind
+    tree = tmp_path / "job"
+    (tree / "output" / "locked" / "deeper").mkdir(parents=True)
+    (tree / "output" / "locked" / "deeper" / "model.skops").write_text("m")
+    (tree / "output" / "locked" / "deeper").chmod(0)
+    (tree / "output" / "locked").chmod(0)
+    remove_tree(tree)
+    assert not tree.exists()

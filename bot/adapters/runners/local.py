@@ -11,6 +11,7 @@ queued job, so the webhook edge never waits. Two stages with a hard boundary (SP
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -180,7 +181,7 @@ class LocalRunner:
         except SandboxUnavailable as error:  # refuse, in one sentence, rather than run the PR's code bare
             return TrainingOutcome(False, None, "", time.monotonic() - started, error.message)
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            remove_tree(workdir)
 
     def checkout(self, job: TrainingJob, project: Path, base: Path) -> str | None:
         """Clone and detach at the sha, keep the default branch's rules in `base`, drop the remote; or say why not."""
@@ -243,6 +244,21 @@ class LocalRunner:
     def safe(self, log: str) -> str:
         """Return the log's tail with every secret the bot holds, and anything token-shaped, redacted."""
         return tail(redact(log, self.secrets), self.log_lines)
+
+
+def remove_tree(path: Path) -> None:
+    """Delete the job's tree, even the directories the fit made unreadable (mode 000) to outlive the job."""
+
+    def unlock(_function: object, failed: str, _error: object) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(failed), 0o700)
+            os.chmod(failed, 0o700)
+            if os.path.isdir(failed) and not os.path.islink(failed):
+                shutil.rmtree(failed, onerror=unlock)
+            else:
+                os.unlink(failed)
+
+    shutil.rmtree(path, onerror=unlock)
 
 
 def private_paths(cwd: Path | None, *uris: str) -> list[Path]:

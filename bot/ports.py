@@ -179,14 +179,24 @@ class Context:
     locks: Locks | None = None  # None: process-local locks only (one worker process)
     signing_keys: tuple[str, ...] = ()  # sign the nonces of dispatched workflow runs (newest first)
     repositories: Repositories | None = None  # None: no reconciler in this process
+    secrets: tuple[str, ...] = ()  # every secret value the bot holds: redacted from logs shown on GitHub
     memo: Any = None  # bot.usecases.memo.Memo, created on first use
 
 
 class Runner(Protocol):
     """Starts training. Implemented by `runners.ActionsRunner` and `runners.LocalRunner`."""
 
+    @property
+    def stopping(self) -> bool:
+        """Whether the process is shutting this runner down (what it ran was cut short)."""
+        ...
+
     def dispatch(self, job: TrainingJob) -> TrainingOutcome | None:
         """Train `job`: None when it runs elsewhere (a workflow_run webhook reports it), else the outcome."""
+        ...
+
+    def stop_all(self) -> int:
+        """Stop what runs here now (whole process trees) and refuse new work; how many were running."""
         ...
 
 

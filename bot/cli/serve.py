@@ -84,7 +84,8 @@ def worker(
     queue.start_reaper()
     Reconciler(processor.context, settings.reconcile_interval).start()
     try:
-        queue.consumer(threads, in_thread=False).run()  # huey's consumer: SIGINT/SIGTERM stop it
+        # huey owns SIGINT/SIGTERM here; the running trainings are stopped first, their jobs handed back
+        queue.consumer(threads, in_thread=False, on_stop=processor.stop_runners).run()
     finally:
         queue.close()
 

@@ -90,3 +90,10 @@ class ForgeError(MlbotError):
     def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+
+
+class ShuttingDown(Exception):
+    """The process is stopping: the job was cut short and goes back to the queue to run again.
+
+    Deliberately not an MlbotError: the queue retries it instead of failing it.
+    """

@@ -172,7 +172,7 @@ def create_app(settings: Settings, *, queue: DurableQueue | None = None, router:
 
         edge.batcher = AcceptBatcher(durable, sink)
         edge.batcher.start()
-        consumer = reconciler = None
+        consumer = reconciler = processor = None
         if threads > 0:
             from bot.service.reconciler import Reconciler
             from bot.service.worker import attach_worker
@@ -191,6 +191,8 @@ def create_app(settings: Settings, *, queue: DurableQueue | None = None, router:
         finally:
             gc.unfreeze()  # back to normal collection (matters to processes that build apps, like tests)
             edge.batcher.stop()
+            if processor is not None:
+                processor.stop_runners()  # a long training must not hold the shutdown: it runs again later
             if reconciler is not None:
                 reconciler.stop()
             if consumer is not None:

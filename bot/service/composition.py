@@ -80,8 +80,7 @@ def build_runners(settings: Settings, forge: Forge) -> dict[str, Runner]:
     from bot.adapters.runners import ActionsRunner, LocalRunner
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    local = LocalRunner(clone_url=settings.clone_url, tracking_uri=absolute_tracking_uri(settings.mlflow_tracking_uri),
-                        timeout=settings.train_timeout, cwd=settings.data_dir.resolve())
+    local = LocalRunner.from_settings(settings, absolute_tracking_uri(settings.mlflow_tracking_uri))
     return {"actions": ActionsRunner(forge), "local": local}
 
 
@@ -108,7 +107,7 @@ def build_context(settings: Settings, queue: JobQueue, *, forge: Forge | None = 
     return Context(forge=github, queue=queue, tracker=tracker if tracker is not None else build_tracker(settings),
                    bot_login=login, runners=runners if runners is not None else build_runners(settings, github),
                    mlflow_url=settings.mlflow_ui_url, signing_keys=tuple(settings.webhook_secrets),
-                   locks=locks, repositories=repositories)
+                   locks=locks, repositories=repositories, secrets=tuple(settings.secret_values()))
 
 
 def context_factory(settings: Settings) -> ContextFactory:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,6 +44,13 @@ class Settings(BaseSettings):
     clone_url: str = "https://github.com/{repo}.git"
     train_timeout: float = 3600.0  # seconds a local training may take before it is stopped
     reconcile_interval: float = 600.0  # seconds between reconciler rounds in workers (0: off)
+    # The local runner fits a pull request's model under bubblewrap (docs/security.md); these bound it.
+    bwrap_path: str = "bwrap"
+    fit_memory_mb: int = 8192  # address space per process
+    fit_max_file_mb: int = 2048
+    fit_max_processes: int = 512
+    # Run the fit WITHOUT a sandbox: only for a single user who trusts every pull request. Warned at every use.
+    unsafe_unsandboxed_fit: bool = False
 
     @property
     def webhook_secrets(self) -> list[str]:
@@ -50,6 +58,13 @@ class Settings(BaseSettings):
         if not self.webhook_secret:
             return []
         return [s.strip() for s in self.webhook_secret.split(",") if s.strip()]
+
+    def secret_values(self) -> list[str]:
+        """Every secret value the bot holds, for redacting logs shown on a pull request."""
+        values = [*self.webhook_secrets, self.github_token or ""]
+        with contextlib.suppress(OSError):  # an unreadable key file is reported where the key is used
+            values.append(self.private_key() or "")
+        return [value for value in values if value]
 
     def private_key(self) -> str | None:
         """The GitHub App key, inline or from its file."""

@@ -48,6 +48,12 @@ class DeliveryProcessor:
         log.info("handled %s%s with %d handler(s) (delivery %s)", what,
                  f" for {event.repo}" if event.repo else "", ran, delivery.id)
 
+    def stop_runners(self) -> int:
+        """Stop every training running in this process (SIGTERM): their jobs go back to the queue."""
+        with self._lock:
+            ctx = self._context
+        return sum(runner.stop_all() for runner in ctx.runners.values()) if ctx is not None else 0
+
     def observe(self, outcome: str, delivery: Delivery, seconds: float) -> None:
         """Count a finished job in the telemetry."""
         if self.telemetry is not None:

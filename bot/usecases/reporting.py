@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from bot.core.errors import ConfigError
 from bot.core.paths import edited_policies
+from bot.core.redact import log_for_comment
 from bot.core.report import WAITING_KINDS, escape_md, fence_block, marker, render_markdown, render_text
 from bot.core.types import CheckConclusion, PullRequest, TrainingJob, TrainingOutcome
 from bot.ports import Context
@@ -46,7 +47,7 @@ def training_done(ctx: Context, finished: jobs.TrainingFinished, details_url: st
         else:
             ctx.forge.create_comment(job.repo, job.pr, "I could not re-evaluate the merge commit "
                                      f"{job.sha[:7]}, so nothing was promoted: {escape_md(outcome.message)}\n\n"
-                                     + log_block(outcome.log_tail))
+                                     + log_block(ctx, outcome.log_tail))
         return
     if pull.head_sha != job.sha:
         set_check(ctx, job.repo, job.sha, TRAIN_CHECK, status="completed", conclusion="neutral",
@@ -63,12 +64,12 @@ def training_done(ctx: Context, finished: jobs.TrainingFinished, details_url: st
     publish_report(ctx, pull, outcome.run_id, fresh=True)
 
 
-def log_block(log_tail: str) -> str:
-    """The end of a training log, folded, fenced."""
+def log_block(ctx: Context, log_tail: str) -> str:
+    """The end of a training log, redacted of every secret the bot holds, capped, folded and fenced."""
     if not log_tail.strip():
         return ""
-    return (f"<details><summary>last lines of the training log</summary>\n\n{fence_block(log_tail[-LOG_TAIL:])}\n"
-            "</details>\n")
+    shown = log_for_comment(log_tail, ctx.secrets, LOG_TAIL)
+    return f"<details><summary>last lines of the training log</summary>\n\n{shown}\n</details>\n"
 
 
 def report_failure(ctx: Context, pull: PullRequest, finished: jobs.TrainingFinished,
@@ -81,12 +82,12 @@ def report_failure(ctx: Context, pull: PullRequest, finished: jobs.TrainingFinis
         model = "model"
     summary = f"Training of {job.sha[:7]} failed: {escape_md(outcome.message)}"
     body = (f"{marker(model)}\n## mlbot: training failed for `{job.sha[:7]}`\n\n{escape_md(outcome.message)}\n\n"
-            f"{log_block(outcome.log_tail)}\nFix the problem and push again, or comment `/retrain` to retry.\n")
+            f"{log_block(ctx, outcome.log_tail)}\nFix the problem and push again, or comment `/retrain` to retry.\n")
     with holding(ctx, pull_key(pull.repo, pull.number)):
         ctx.forge.upsert_sticky_comment(pull.repo, pull.number, marker(model), body)
     set_check(ctx, pull.repo, job.sha, TRAIN_CHECK, status="completed", conclusion="failure",
               check_id=finished.check_id, title="Training failed", summary=summary,
-              text=fence_block(outcome.log_tail[-60_000:]) if outcome.log_tail.strip() else None,
+              text=log_for_comment(outcome.log_tail, ctx.secrets, 60_000) if outcome.log_tail.strip() else None,
               details_url=details_url)
     set_check(ctx, pull.repo, job.sha, GATES_CHECK, status="completed", conclusion="neutral",
               title="No model to judge", summary="Training failed, so no gate was evaluated.")

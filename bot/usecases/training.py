@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core.authz import Approval, decide_trust, run_nonce
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, ShuttingDown
 from bot.core.paths import needs_retraining
 from bot.core.report import escape_md
 from bot.core.types import Comment, PullRequest, TrainingJob, TrainingOutcome
@@ -163,5 +163,7 @@ def run_local(ctx: Context, request: jobs.TrainRequested) -> None:
         set_check(ctx, job.repo, job.sha, TRAIN_CHECK, status="in_progress", title="Training",
                   summary=f"Training {job.sha[:7]} on the local runner.", check_id=request.check_id)
         outcome = runner.dispatch(job) or TrainingOutcome(False, None, "", 0.0, "The runner returned nothing.")
+        if runner.stopping:  # SIGTERM cut the training short: not a failure, run it again after the restart
+            raise ShuttingDown(f"training of {job.sha[:7]} was stopped by a shutdown; it runs again on restart")
     finished = jobs.TrainingFinished(job, outcome, request.check_id)
     jobs.enqueue(ctx.queue, finished, job_key(job.repo, job.sha, job.params) + f":done:{outcome.run_id or 'failed'}")

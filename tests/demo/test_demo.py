@@ -156,9 +156,10 @@ def test_ctrl_c_in_the_middle_of_training_leaves_nothing_running(tmp_path: Path)
     workdir = tmp_path / "demo"
     demo = Running(workdir, tmp_path)
     try:
-        # the local runner trains PR #1 in its own session, with its cwd in the demo's directory
+        # the local runner evaluates PR #1 in its own session, with its cwd in the demo's directory (the fit
+        # before it ran in the sandbox, which dies with the bot: bwrap --die-with-parent)
         demo.wait_for(lambda: "alice opens PR #1" in demo.output and any(
-            " train " in p and "--pr 1" in p for p in leftovers(workdir, -1)))
+            " evaluate " in p and "--pr 1" in p for p in leftovers(workdir, -1)))
         assert demo.interrupt() == 130
     finally:
         demo.kill()

@@ -276,6 +276,11 @@ class FakeQueue:
 class FakeRunner:
     outcome: TrainingOutcome
     jobs: list[TrainingJob] = field(default_factory=list)
+    stopping: bool = False
+
+    def stop_all(self) -> int:
+        self.stopping = True
+        return 0
 
     def dispatch(self, job: TrainingJob) -> TrainingOutcome | None:
         self.jobs.append(job)

@@ -1,4 +1,5 @@
-"""The local runner end to end: a pull request's commit trained by the real `mlbot train`."""
+"""The local runner end to end: a pull request's commit fitted by the real `mlbot fit` in the sandbox, then
+evaluated by the real `mlbot evaluate` outside it."""
 
 from __future__ import annotations
 
@@ -11,17 +12,21 @@ import pytest
 from bot.adapters.runners import LocalRunner
 from bot.ports import TrainingJob
 from tests.lifecycle.helpers import git
+from tests.sandboxing import bwrap
+
+__all__ = ["bwrap"]
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "command-mode"
 
-# Appended to the example's train.py on the PR branch: the untrusted code looks for secrets.
+# Appended to the example's train.py on the PR branch: the untrusted code looks for secrets and says
+# what it found on its output, the only channel out of the sandbox besides its model.
 SNOOP = '''
-with open(os.environ["SNOOP_TO"], "w") as out:
-    json.dump(sorted(os.environ), out)
+print("SNOOP " + json.dumps(sorted(os.environ)))
 '''
 
 
-def test_pull_request_is_trained_by_mlbot_train_without_secrets(
+@pytest.mark.usefixtures("bwrap")
+def test_pull_request_is_fitted_in_the_sandbox_without_secrets_and_evaluated_by_mlbot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     work = tmp_path / "work"
@@ -34,10 +39,8 @@ def test_pull_request_is_trained_by_mlbot_train_without_secrets(
         script.write(SNOOP)
     git(work, "commit", "-q", "-am", "snoop")
     sha = git(work, "rev-parse", "HEAD")
-    snoop = tmp_path / "environ.json"
     for secret in ("MLBOT_GITHUB_TOKEN", "MLBOT_GITHUB_PRIVATE_KEY", "MLBOT_WEBHOOK_SECRET", "GH_TOKEN"):
         monkeypatch.setenv(secret, "s3cret")
-    monkeypatch.setenv("SNOOP_TO", str(snoop))
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     runner = LocalRunner(clone_url=str(work), tracking_uri=tracking_uri, cwd=tmp_path, timeout=300)
 
@@ -46,9 +49,10 @@ def test_pull_request_is_trained_by_mlbot_train_without_secrets(
 
     assert outcome.ok, outcome.log_tail
     assert outcome.run_id and outcome.log_tail.endswith(f"run_id={outcome.run_id}")
-    seen = json.loads(snoop.read_text())
-    assert "SNOOP_TO" in seen and "MLFLOW_TRACKING_URI" in seen
-    assert not [key for key in seen if key.startswith(("MLBOT_GITHUB", "MLBOT_WEBHOOK", "GH_TOKEN"))]
+    [snooped] = [line for line in outcome.log_tail.splitlines() if "SNOOP " in line]
+    seen = json.loads(snooped.split("SNOOP ", 1)[1])
+    assert "MLBOT_MODEL_PATH" in seen  # what `mlbot fit` hands the command, and nothing of the bot's
+    assert not [key for key in seen if key.startswith(("MLBOT_GITHUB", "MLBOT_WEBHOOK", "GH_TOKEN", "MLFLOW_"))]
 
     from mlflow.tracking import MlflowClient
 

@@ -15,6 +15,9 @@ from bot.adapters.runners import ActionsRunner, LocalRunner
 from bot.core.errors import ForgeError
 from bot.ports import TrainingJob
 from bot.sandbox import SandboxServer
+from tests.sandboxing import bwrap
+
+__all__ = ["bwrap"]
 
 REPO = "acme/models"
 WORKFLOW = (Path(__file__).resolve().parents[2] / "bot" / "scaffold" / "mlbot-train.yml").read_text()
@@ -56,15 +59,16 @@ def test_actions_runner_reports_a_missing_workflow(sandbox: SandboxServer) -> No
     assert sandbox.github.dispatches(REPO) == []
 
 
+@pytest.mark.usefixtures("bwrap")
 def test_local_runner_checks_out_a_fork_pull_request(sandbox: SandboxServer, tmp_path: Path) -> None:
     fork = sandbox.github.fork(REPO, "eve/models")
     sha = sandbox.github.push_commit(fork, "idea", {"model.txt": "from the fork\n"}, author="eve")
     number = sandbox.github.open_pull(REPO, "idea", "main", "Try this", "eve", from_fork=fork)
-    script = ("import sys; args = sys.argv[1:]; "
-              "print(open(args[args.index('--project') + 1] + '/model.txt').read().strip()); "
-              "print('run_id=r1')")
+    fit = ("import sys; args = sys.argv[1:]; "
+           "print(open(args[args.index('--project') + 1] + '/model.txt').read().strip())")
     runner = LocalRunner(clone_url=str(sandbox.github.state_dir / "repos" / "{repo}.git"),
-                         tracking_uri="sqlite://", cwd=tmp_path, command=[sys.executable, "-c", script])
+                         tracking_uri="sqlite://", cwd=tmp_path, fit_command=[sys.executable, "-c", fit],
+                         evaluate_command=[sys.executable, "-c", "print('run_id=r1')"])
 
     outcome = runner.dispatch(TrainingJob(repo=REPO, sha=sha, pr=number, branch="idea"))
 

@@ -42,6 +42,16 @@ class _ThreadConsumer(Consumer):  # type: ignore[misc]
         pass
 
 
+class _ProcessConsumer(Consumer):  # type: ignore[misc]
+    """Huey's consumer owning the process's signals; `on_stop` runs first (it cuts long trainings short)."""
+
+    on_stop: Callable[[], object] = staticmethod(lambda: None)
+
+    def _handle_signal(self, signum: int, frame: Any) -> None:
+        self.on_stop()
+        super()._handle_signal(signum, frame)
+
+
 class _SqliteHints(SqliteStorage):  # type: ignore[misc]
     """Huey's SQLite storage, batched, with NORMAL sync: its messages are hints, our record is the truth."""
 
@@ -189,12 +199,20 @@ class DurableQueue:
             self.dispatch(ids)
         return len(ids)
 
-    def consumer(self, workers: int = 2, *, in_thread: bool = True) -> Consumer:
-        """A huey consumer for this queue (threads); `in_thread` leaves signals to the host."""
-        kind = _ThreadConsumer if in_thread else Consumer
-        return kind(self.huey, workers=workers, periodic=False, initial_delay=0.02, backoff=1.5,
+    def consumer(self, workers: int = 2, *, in_thread: bool = True,
+                 on_stop: Callable[[], object] | None = None) -> Consumer:
+        """A huey consumer for this queue (threads); `in_thread` leaves signals to the host.
+
+        Otherwise the consumer owns SIGTERM/SIGINT and calls `on_stop` first, so a long training is cut
+        short and its job handed back to the queue instead of holding the shutdown.
+        """
+        kind = _ThreadConsumer if in_thread else _ProcessConsumer
+        consumer = kind(self.huey, workers=workers, periodic=False, initial_delay=0.02, backoff=1.5,
                     max_delay=0.25, scheduler_interval=1, worker_type="thread", shutdown_timeout=10,
                     graceful_signal="TERM")  # what Docker and Kubernetes send; Ctrl-C stops at once
+        if on_stop is not None:
+            consumer.on_stop = on_stop
+        return consumer
 
     def start_reaper(self, interval: float | None = None) -> threading.Thread:
         """Renew own leases and reap expired ones now, then every `interval` seconds until `close`.

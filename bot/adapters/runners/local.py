@@ -1,0 +1,314 @@
+"""The local runner: fit the pull request's model in a sandbox, then evaluate it with mlbot's own code.
+
+`LocalRunner.dispatch` trains synchronously and returns the outcome: the worker calls it inside a
+queued job, so the webhook edge never waits. Two stages with a hard boundary (SPEC §10):
+
+1. `mlbot fit` — the pull request's code, inside the sandbox: the checkout read-only, one writable
+   output dir, no network, no credentials, an allow-listed environment, resource limits.
+2. `mlbot evaluate` — mlbot's code, outside the sandbox, with the base branch's `mlbot.yaml` and the
+   MLflow URI (the only credential it needs; never the GitHub token, App key or webhook secret).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from bot.adapters.runners.processes import Finished, ProcessGroups
+from bot.adapters.runners.sandbox import Bubblewrap, Limits, Sandbox, SandboxUnavailable, choose_sandbox
+from bot.core.redact import redact
+from bot.ports import TrainingJob, TrainingOutcome
+from bot.service.settings import Settings, scrubbed_environment
+
+RUN_ID_LINE = re.compile(r"^run_id=([0-9A-Za-z_-]+)\s*$", re.MULTILINE)
+CREDENTIALS = re.compile(r"://[^/@\s]+@")
+GIT_TIMEOUT = 300.0
+MAX_OUTPUT_MB = 4096  # what the fit may leave in its output dir
+# What the trusted evaluate inherits from the bot: the basics, and what MLflow and its artifact store read.
+EVALUATE_NAMES = ("PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH",
+                  "PYTHONHASHSEED", "VIRTUAL_ENV", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                  "GOOGLE_APPLICATION_CREDENTIALS")
+EVALUATE_PREFIXES = ("MLFLOW_", "AWS_", "AZURE_STORAGE_")
+
+
+def mlbot_command() -> list[str]:
+    """Return the argv prefix that runs this installation's `mlbot`."""
+    script = Path(sys.executable).with_name("mlbot")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from bot.cli import main; main()"]
+
+
+def fit_argv(job: TrainingJob, project: Path, output: Path) -> list[str]:
+    """Return the `mlbot fit` arguments: the untrusted stage learns only where to read and write."""
+    return ["fit", "--project", str(project), "--output", str(output),
+            "--params", json.dumps(job.params, sort_keys=True)]
+
+
+def evaluate_argv(job: TrainingJob, project: Path, model: Path, base: Path | None) -> list[str]:
+    """Return the `mlbot evaluate` arguments (the same contract the Actions workflow's evaluate job uses).
+
+    `base` holds the default branch's `mlbot.yaml` and `policies/`: the rules the pull request is judged by.
+    """
+    argv = ["evaluate", "--project", str(project), "--model", str(model)]
+    if base is not None:
+        argv += ["--config", str(base / "mlbot.yaml"), "--policies", str(base / "policies")]
+    argv += ["--repo", job.repo, "--sha", job.sha, "--branch", job.branch, "--trigger", job.trigger,
+             "--params", json.dumps(job.params, sort_keys=True)]
+    if job.pr is not None:
+        argv += ["--pr", str(job.pr)]
+    return argv
+
+
+def evaluate_environment(host: Mapping[str, str], tracking_uri: str) -> dict[str, str]:
+    """Build the trusted evaluate's environment from an allow-list: no MLBOT_* setting, no GitHub secret."""
+    env = {key: value for key, value in host.items() if key in EVALUATE_NAMES or key.startswith(EVALUATE_PREFIXES)}
+    env.update({"MLFLOW_TRACKING_URI": tracking_uri, "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+def parse_run_id(output: str) -> str | None:
+    """Return the run id from the last `run_id=<id>` line `mlbot evaluate` printed, if any."""
+    found = RUN_ID_LINE.findall(output)
+    return found[-1] if found else None
+
+
+def tail(text: str, lines: int) -> str:
+    """Return the last `lines` lines of `text`."""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def output_problem(output: Path, max_bytes: int) -> str | None:
+    """Return why the fit's output dir is unsafe to hand to evaluate (a link, device, setuid file, too big)."""
+    total = 0
+    for root, dirs, files in os.walk(output):
+        for name in [*dirs, *files]:
+            path = Path(root) / name
+            mode = path.lstat().st_mode
+            # a symlink could point evaluate at the bot's own files; setuid bits survive on the host
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) or mode & (stat.S_ISUID | stat.S_ISGID):
+                return f"The fit stage left {path.relative_to(output)} in its output, which is not a plain file."
+            total += path.lstat().st_size if stat.S_ISREG(mode) else 0
+    mib = 1024 * 1024
+    if total > max_bytes:
+        return f"The fit stage wrote {total // mib} MB, more than the {max_bytes // mib} MB allowed."
+    return None
+
+
+class LocalRunner:
+    """Train on this machine: clone the commit, fit it in the sandbox, evaluate it with mlbot's code.
+
+    `clone_url` maps "owner/name" to something `git clone` accepts (a URL or a local path); a
+    string is formatted with `{repo}`. Credentials in it never reach the fit: the clone's remote is
+    removed first, and the sandbox sees only the checkout. `cwd` is the bot's data dir: evaluate
+    runs there (MLflow resolves a relative artifact root against it); the sandbox never sees it.
+    """
+
+    def __init__(
+        self,
+        *,
+        clone_url: str | Callable[[str], str],
+        tracking_uri: str,
+        timeout: float = 3600.0,
+        cwd: Path | None = None,
+        sandbox: Sandbox | None = None,
+        fit_command: Sequence[str] | None = None,
+        evaluate_command: Sequence[str] | None = None,
+        secrets: Sequence[str] = (),
+        log_lines: int = 80,
+        host_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.clone_url = clone_url
+        self.tracking_uri = tracking_uri
+        self.timeout = timeout
+        self.cwd = cwd
+        self.sandbox = sandbox or Bubblewrap(hidden=private_paths(cwd, tracking_uri))
+        self.fit_command = list(fit_command) if fit_command else mlbot_command()
+        self.evaluate_command = list(evaluate_command) if evaluate_command else mlbot_command()
+        self.secrets = list(secrets)
+        self.log_lines = log_lines
+        self.host_env = host_env
+        self.groups = ProcessGroups()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, tracking_uri: str) -> LocalRunner:
+        """Build the runner `mlbot serve` uses: sandbox and limits from settings, the bot's paths hidden."""
+        data_dir = settings.data_dir.resolve()
+        limits = Limits(memory_mb=settings.fit_memory_mb, cpu_seconds=max(1, int(settings.train_timeout)),
+                        file_mb=settings.fit_max_file_mb, processes=settings.fit_max_processes)
+        hidden = private_paths(data_dir, tracking_uri, settings.queue_url)
+        sandbox = choose_sandbox(unsafe=settings.unsafe_unsandboxed_fit, bwrap=settings.bwrap_path, limits=limits,
+                                 hidden=hidden)
+        return cls(clone_url=settings.clone_url, tracking_uri=tracking_uri, timeout=settings.train_timeout,
+                   cwd=data_dir, sandbox=sandbox, secrets=settings.secret_values())
+
+    def source(self, repo: str) -> str:
+        """Return what to clone for `repo`."""
+        return self.clone_url(repo) if callable(self.clone_url) else self.clone_url.format(repo=repo)
+
+    def preflight(self) -> None:
+        """Raise SandboxUnavailable (one sentence, how to install bubblewrap) when fit cannot be sandboxed."""
+        self.sandbox.check()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether the bot is shutting down this runner (a training cut short must be run again)."""
+        return self.groups.stopping
+
+    def stop_all(self) -> int:
+        """Kill every running fit and evaluate (their whole process trees) and refuse new ones."""
+        return self.groups.stop_all()
+
+    def dispatch(self, job: TrainingJob) -> TrainingOutcome:
+        """Check out `job.sha` in a temporary directory, fit and evaluate there, and report how it went."""
+        started = time.monotonic()
+        # outside the bot's data dir, so nothing in the job's tree is a path the bot trusts
+        workdir = Path(tempfile.mkdtemp(prefix="mlbot-job-"))
+        try:
+            self.preflight()
+            project, output = workdir / "project", workdir / "output"
+            problem = self.checkout(job, project, workdir / "base")
+            if problem:
+                return TrainingOutcome(False, None, self.safe(problem), time.monotonic() - started,
+                                       f"I could not check out {job.sha[:7]} of {job.repo}.")
+            output.mkdir()
+            return self.train(job, workdir, started)
+        except SandboxUnavailable as error:  # refuse, in one sentence, rather than run the PR's code bare
+            return TrainingOutcome(False, None, "", time.monotonic() - started, error.message)
+        finally:
+            remove_tree(workdir)
+
+    def checkout(self, job: TrainingJob, project: Path, base: Path) -> str | None:
+        """Clone and detach at the sha, keep the default branch's rules in `base`, drop the remote; or say why not."""
+        failed = git(["clone", "--quiet", "--no-checkout", self.source(job.repo), str(project)], None)
+        if failed is not None:
+            return failed
+        if git(["cat-file", "-e", f"{job.sha}^{{commit}}"], project) is not None:
+            # not on any branch of the clone: a fork's head lives under refs/pull/N/head
+            refs = [job.sha] + ([f"refs/pull/{job.pr}/head"] if job.pr is not None else [])
+            for ref in refs:
+                if git(["fetch", "--quiet", "origin", ref], project) is None:
+                    break
+        failed = git(["checkout", "--quiet", "--detach", job.sha], project)
+        if failed is not None:
+            return failed
+        save_base_config(project, job.default_branch, base)
+        return git(["remote", "remove", "origin"], project)
+
+    def train(self, job: TrainingJob, workdir: Path, started: float) -> TrainingOutcome:
+        """Run the sandboxed fit, check what it wrote, then the trusted evaluate; one deadline for both."""
+        project, output, base = workdir / "project", workdir / "output", workdir / "base"
+        deadline = started + self.timeout
+        # the allow-lists below pick from it; the deny-list is a second net under them
+        host = scrubbed_environment() if self.host_env is None else dict(self.host_env)
+        inner_project, inner_output = self.sandbox.inside(project, output)
+        fit = self.sandbox.prepare([*self.fit_command, *fit_argv(job, inner_project, inner_output)],
+                                   project=project, output=output, scratch=workdir, host_env=host, extra_env={})
+        fitted = self.groups.run(fit.argv, env=fit.env, cwd=fit.cwd, timeout=deadline - time.monotonic())
+        log = fitted.output
+        if fitted.returncode != 0:
+            return self.failed(fitted, log, started, f"Fitting the model exited with code {fitted.returncode}.")
+        problem = output_problem(output, MAX_OUTPUT_MB * 1024 * 1024)
+        if problem:
+            return self.failed(fitted, log, started, problem)
+        argv = [*self.evaluate_command,
+                *evaluate_argv(job, project, output, base if (base / "mlbot.yaml").is_file() else None)]
+        evaluated = self.groups.run(argv, env=evaluate_environment(host, self.tracking_uri),
+                                    cwd=self.cwd or Path.cwd(), timeout=deadline - time.monotonic())
+        log = "\n".join(part for part in (fitted.output, evaluated.output) if part)
+        run_id = parse_run_id(evaluated.output)
+        if evaluated.returncode != 0:
+            return self.failed(evaluated, log, started, f"Evaluating the model exited with code "
+                               f"{evaluated.returncode}.", run_id)
+        duration = time.monotonic() - started
+        if run_id is None:
+            return TrainingOutcome(False, None, self.safe(log), duration,
+                                   "Training finished but did not report an MLflow run id.")
+        return TrainingOutcome(True, run_id, self.safe(log), duration,
+                               f"Training finished in {duration:.0f} s (MLflow run {run_id}).")
+
+    def failed(self, stage: Finished, log: str, started: float, message: str,
+               run_id: str | None = None) -> TrainingOutcome:
+        """Return the failed outcome, saying so when the stage was timed out or stopped rather than failing."""
+        if stage.timed_out:
+            message = f"Training timed out after {self.timeout:g} s and was stopped."
+        elif stage.stopped:
+            message = "Training was stopped because mlbot is shutting down; comment `/retrain` to run it again."
+        return TrainingOutcome(False, run_id, self.safe(log), time.monotonic() - started, message)
+
+    def safe(self, log: str) -> str:
+        """Return the log's tail with every secret the bot holds, and anything token-shaped, redacted."""
+        return tail(redact(log, self.secrets), self.log_lines)
+
+
+def remove_tree(path: Path) -> None:
+    """Delete the job's tree, even the directories the fit made unreadable (mode 000) to outlive the job."""
+
+    def unlock(_function: object, failed: str, _error: object) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(failed), 0o700)
+            os.chmod(failed, 0o700)
+            if os.path.isdir(failed) and not os.path.islink(failed):
+                shutil.rmtree(failed, onerror=unlock)
+            else:
+                os.unlink(failed)
+
+    shutil.rmtree(path, onerror=unlock)
+
+
+def private_paths(cwd: Path | None, *uris: str) -> list[Path]:
+    """Return what the sandbox must never expose: the home dir, the data dir, SQLite stores (MLflow, queue)."""
+    paths = [Path.home()] + ([cwd] if cwd is not None else [])
+    paths += [Path(uri.removeprefix("sqlite:///")) for uri in uris if uri.startswith("sqlite:///")]
+    return paths
+
+
+def save_base_config(project: Path, branch: str, base: Path) -> None:
+    """Write the default branch's `mlbot.yaml` and `policies/*.yaml` under `base` (nothing when it has none)."""
+    ref = f"origin/{branch}"
+    listed = git_output(["ls-tree", "--name-only", ref, "mlbot.yaml", "policies/"], project)
+    for name in (listed or b"").decode(errors="replace").splitlines():
+        if name == "mlbot.yaml" or (name.startswith("policies/") and name.endswith((".yaml", ".yml"))):
+            content = git_output(["show", f"{ref}:{name}"], project)
+            if content is not None:
+                (base / name).parent.mkdir(parents=True, exist_ok=True)
+                (base / name).write_bytes(content)
+
+
+def run_git(args: list[str], cwd: Path | None) -> tuple[int, bytes, str]:
+    """Run git without prompts; return its exit code (-1 when it could not run), stdout and complaint."""
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, env=git_environment(), stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=GIT_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return -1, b"", str(error)
+    lines = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()
+    return done.returncode, done.stdout, lines[-1] if lines else f"exit {done.returncode}"
+
+
+def git_output(args: list[str], cwd: Path) -> bytes | None:
+    """Return git's stdout, or None when it fails."""
+    code, out, _ = run_git(args, cwd)
+    return out if code == 0 else None
+
+
+def git_environment() -> dict[str, str]:
+    """Return git's environment: no prompts, no GitHub token, App key or webhook secret."""
+    return scrubbed_environment({"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"})
+
+
+def git(args: list[str], cwd: Path | None) -> str | None:
+    """Run git; return None on success, else its last error line with any URL credentials hidden."""
+    code, _, complaint = run_git(args, cwd)
+    # git quotes the URL it failed on; a token embedded in it must not reach a PR comment
+    return None if code == 0 else CREDENTIALS.sub("://***@", f"git {args[0]}: {complaint}")

@@ -1,0 +1,3 @@
+from tests.sandboxing import bwrap
+
+__all__ = ["bwrap"]

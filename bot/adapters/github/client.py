@@ -2,7 +2,9 @@
 
 Only `bot.ports` dataclasses leave this module. Every call goes through `call_with_retries`
 (bounded backoff on 5xx and rate limits); PyGithub's own retry and request pacing are off, so no
-call can hang for a minute behind our back. Each thread gets its own PyGithub client per
+call can hang for a minute behind our back. Every create is idempotent: it hands `_call` a `find`
+that looks up what a lost attempt made (a 5xx or a dropped connection after GitHub acted), and
+that is reused instead of creating a second one. Each thread gets its own PyGithub client per
 identity (token, or App installation): requests sessions are not shared across threads, while
 installation tokens are (see `github_auth`).
 """
@@ -11,8 +13,11 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Hashable, Mapping
+from datetime import datetime
 from typing import Any, TypeVar, cast, get_args
 
 from github import Github
@@ -25,6 +30,7 @@ from bot.adapters.github.convert import (
     check_run,
     comment,
     first_line,
+    login_of,
     permission_from,
     pull_request,
     refusal,
@@ -51,6 +57,8 @@ from bot.service.settings import Settings
 
 T = TypeVar("T")
 COMMENT_LIMIT = 65_536  # GitHub refuses longer comment bodies
+CLOCK_SKEW = 120.0  # seconds GitHub's clock may be behind ours when matching a lost create by time
+KEY = "mlbot_key"  # the deployment payload key that names one create
 STATUSES: tuple[str, ...] = get_args(CompareStatus)
 
 
@@ -113,12 +121,14 @@ class GitHubForge:
                 self._clients.append(clients[key])
         return clients[key]
 
-    def _call(self, repo: str, what: str, fn: Callable[[Github], T]) -> T:
+    def _call(self, repo: str, what: str, fn: Callable[[Github], T],
+              find: Callable[[Github], T | None] | None = None) -> T:
         key = self._credentials.key_for(repo)
         for fresh_token in (False, True):
             client = self._client(key)
+            recover = None if find is None else (lambda: find(client))  # noqa: B023
             try:
-                return call_with_retries(what, lambda: fn(client), self._policy)  # noqa: B023
+                return call_with_retries(what, lambda: fn(client), self._policy, recover)  # noqa: B023
             except GithubException as error:
                 if error.status == 401 and not fresh_token and not isinstance(self._credentials,
                                                                              TokenCredentials):
@@ -201,10 +211,19 @@ class GitHubForge:
                           lambda gh: [comment(c) for c in gh.get_repo(repo).get_issue(number).get_comments()])
 
     def create_comment(self, repo: str, number: int, body: str) -> Comment:
-        """Post a new comment."""
+        """Post a new comment (once: a lost answer is matched to the bot's same comment posted just now)."""
         _check_length(body, repo, number)
+        since = time.time() - CLOCK_SKEW
+
+        def find(gh: Github) -> Comment | None:
+            me = self.bot_login.lower()
+            for posted in reversed(list(gh.get_repo(repo).get_issue(number).get_comments())):
+                if (posted.body == body and login_of(posted.user).lower() == me
+                        and posted.created_at.timestamp() >= since):
+                    return comment(posted)
+            return None
         return self._call(repo, f"POST /repos/{repo}/issues/{number}/comments",
-                          lambda gh: comment(gh.get_repo(repo).get_issue(number).create_comment(body)))
+                          lambda gh: comment(gh.get_repo(repo).get_issue(number).create_comment(body)), find)
 
     def upsert_sticky_comment(self, repo: str, number: int, marker: str, body: str) -> Comment:
         """Edit the bot's own comment whose first line is `marker`, or create it."""
@@ -256,10 +275,16 @@ class GitHubForge:
     ) -> CheckRun:
         """Create a check run on `head_sha`; a conclusion implies status completed."""
         fields = check_fields(status=status, conclusion=conclusion, output=output, details_url=details_url)
-        if external_id is not None:
-            fields["external_id"] = external_id
+        # The external id names this create, so a lost answer is matched to the run it made.
+        fields["external_id"] = tag = external_id or f"mlbot-{uuid.uuid4().hex}"
+
+        def find(gh: Github) -> CheckRun | None:
+            for found in gh.get_repo(repo).get_commit(head_sha).get_check_runs(check_name=name):
+                if found.external_id == tag:
+                    return check_run(found)
+            return None
         return self._call(repo, f"POST /repos/{repo}/check-runs ({name})",
-                          lambda gh: check_run(gh.get_repo(repo).create_check_run(name, head_sha, **fields)))
+                          lambda gh: check_run(gh.get_repo(repo).create_check_run(name, head_sha, **fields)), find)
 
     def update_check_run(
         self, repo: str, check_run_id: int, *, status: CheckStatus | None = None,
@@ -304,13 +329,28 @@ class GitHubForge:
     def create_deployment(
         self, repo: str, ref: str, environment: str, description: str, payload: Mapping[str, Any]
     ) -> int:
-        """Create a deployment of `ref` and return its id."""
-        # required_contexts=[]: the model was gated already; GitHub would 409 on any red context.
-        return self._call(repo, f"POST /repos/{repo}/deployments ({environment})", lambda gh: int(
-            gh.get_repo(repo).create_deployment(
-                ref, environment=environment, description=description, payload=dict(payload),
-                required_contexts=[], auto_merge=False,
-                production_environment=environment == "production").id))
+        """Create a deployment of `ref` once and return its id.
+
+        `payload["mlbot_key"]`, when the caller gives one, names the deployment across job retries: an
+        existing deployment of `ref` to `environment` with that key is returned instead of a new one.
+        Without it a fresh key still makes a retry after a lost answer reuse what the first try made.
+        """
+        given = KEY in payload
+        body = {**payload, KEY: str(payload[KEY]) if given else uuid.uuid4().hex}
+
+        def find(gh: Github) -> int | None:
+            for found in gh.get_repo(repo).get_deployments(ref=ref, environment=environment):
+                if (found.payload or {}).get(KEY) == body[KEY]:
+                    return int(found.id)
+            return None
+
+        def create(gh: Github) -> int:
+            existing = find(gh) if given else None
+            # required_contexts=[]: the model was gated already; GitHub would 409 on any red context.
+            return existing if existing is not None else int(gh.get_repo(repo).create_deployment(
+                ref, environment=environment, description=description, payload=body,
+                required_contexts=[], auto_merge=False, production_environment=environment == "production").id)
+        return self._call(repo, f"POST /repos/{repo}/deployments ({environment})", create, find)
 
     def create_deployment_status(
         self, repo: str, deployment_id: int, state: DeploymentState, description: str,
@@ -320,7 +360,15 @@ class GitHubForge:
         url = f"/repos/{repo}/deployments/{deployment_id}/statuses"
         body = {"state": state, "description": description[:140]}  # GitHub caps descriptions at 140
         body.update({k: v for k, v in (("environment_url", environment_url), ("log_url", log_url)) if v})
-        self._call(repo, f"POST {url}", lambda gh: gh.requester.requestJsonAndCheck("POST", url, input=body))
+        since = time.time() - CLOCK_SKEW
+
+        def find(gh: Github) -> bool | None:
+            _, statuses = gh.requester.requestJsonAndCheck("GET", url)  # newest first
+            same = [f for f in statuses or [] if (f.get("state"), f.get("description")) == (state, body["description"])
+                    and _timestamp(str(f.get("created_at") or "")) >= since]
+            return True if same else None
+        self._call(repo, f"POST {url}", lambda gh: bool(gh.requester.requestJsonAndCheck("POST", url, input=body)),
+                   find)
 
     def create_tag(self, repo: str, tag: str, sha: str, message: str) -> None:
         """Create an annotated tag object and its ref (idempotent when it already points at sha)."""
@@ -354,6 +402,14 @@ def _tag_target(remote: Any, tag: str) -> str | None:
     if kind == "tag":
         return str(remote.get_git_tag(sha).object.sha)
     return str(sha)
+
+
+def _timestamp(text: str) -> float:
+    """Seconds since the epoch of GitHub's ISO 8601 time, 0 when unreadable."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _check_length(body: str, repo: str, number: int) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+import time
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.core.errors import UsageError
 from bot.service.settings import load_settings
+
+if TYPE_CHECKING:
+    from bot.adapters.queue import DurableQueue
 
 
 def _logging() -> None:
@@ -44,7 +48,11 @@ def serve(
 def worker(
     workers: Annotated[int | None, typer.Option(help="Worker threads (default MLBOT_QUEUE_WORKERS).")] = None,
     dead_letters: Annotated[bool, typer.Option(
-        "--dead-letters", help="List the deliveries that kept failing, then exit.")] = False,
+        "--dead-letters", help="List the deliveries that failed or kept failing, then exit.")] = False,
+    retrying: Annotated[bool, typer.Option(
+        "--retrying", help="List the deliveries waiting to retry (a dependency was down), then exit.")] = False,
+    requeue: Annotated[str | None, typer.Option(
+        "--requeue", metavar="ID", help="Put one failed or dead delivery back in the queue, then exit.")] = None,
 ) -> None:
     """Process queued deliveries (scale out with several of these on a Redis queue)."""
     from bot.handlers import build_router
@@ -53,12 +61,11 @@ def worker(
 
     settings = load_settings()
     queue = queue_from_settings(settings)
-    if dead_letters:
-        letters = queue.dead_letters(100)
-        for letter in letters:
-            typer.echo(f"{letter.id}\t{letter.event}\tattempts={letter.attempts}\t{letter.error}")
-        typer.echo(f"{len(letters)} dead letter(s)", err=True)
-        queue.close()
+    if dead_letters or retrying or requeue:
+        try:
+            _inspect(queue, dead_letters=dead_letters, retrying=retrying, requeue=requeue)
+        finally:
+            queue.close()
         return
     threads = settings.queue_workers if workers is None else workers
     if threads < 1:
@@ -73,6 +80,27 @@ def worker(
         queue.consumer(threads, in_thread=False).run()  # huey's consumer: SIGINT/SIGTERM stop it
     finally:
         queue.close()
+
+
+def _inspect(queue: DurableQueue, *, dead_letters: bool, retrying: bool, requeue: str | None) -> None:
+    """The operator's view of the queue: list what gave up or waits, put one back."""
+    if requeue:
+        if not queue.requeue(requeue):
+            raise UsageError(f"delivery {requeue} is not a failed or dead delivery I can run again",
+                             hint="run `mlbot worker --dead-letters` to list the ones that are")
+        typer.echo(f"requeued {requeue}; a running worker picks it up")
+        return
+    if dead_letters:
+        letters = queue.dead_letters(100)
+        for letter in letters:
+            typer.echo(f"{letter.id}\t{letter.state}\t{letter.event}\tattempts={letter.attempts}\t{letter.error}")
+        typer.echo(f"{len(letters)} dead letter(s); put one back with `mlbot worker --requeue ID`", err=True)
+    if retrying:
+        waiting = queue.retrying(100)
+        for letter in waiting:
+            at = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(letter.next_at))
+            typer.echo(f"{letter.id}\tretrying\t{letter.event}\tnext={at}\t{letter.error}")
+        typer.echo(f"{len(waiting)} delivery(ies) waiting to retry", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -49,4 +49,5 @@ def queue_from_settings(settings: Settings) -> DurableQueue:
     from bot.adapters.queue import open_queue
 
     return open_queue(settings.queue_url, lease_seconds=settings.queue_lease_seconds,
-                      max_attempts=settings.queue_max_attempts, retry_delay=settings.queue_retry_delay)
+                      max_attempts=settings.queue_max_attempts, retry_delay=settings.queue_retry_delay,
+                      retry_for=settings.queue_retry_for, retry_max_delay=settings.queue_retry_max_delay)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, cast
 
 from bot.adapters.queue import Delivery, DurableQueue
+from bot.core.errors import Transient
 from bot.core.events import Event, parse_json
 from bot.handlers.routing import Router
 from bot.ports import Context, Forge, JobQueue
@@ -74,6 +76,24 @@ class DeliveryProcessor:
         ran = self.router.dispatch(event, self.context())
         log.info("handled %s.%s for %s with %d handler(s) (delivery %s)", event.name, event.action,
                  event.repo or "-", ran, delivery.id)
+
+    def on_retry(self, delivery: Delivery, error: Transient, at: float) -> None:
+        """The queue will run `delivery` again at `at`: GitHub or MLflow is down (`error.dependency`).
+
+        The place to update the delivery's checks ("GitHub unavailable, retrying at …"); best effort.
+        """
+        log.warning("delivery %s (%s) waits for %s until %s: %s", delivery.id, delivery.event, error.dependency,
+                    time.strftime("%H:%M:%S", time.localtime(at)), error)
+        if self.telemetry is not None:
+            self.telemetry.count("mlbot_job_retries_total", dependency=error.dependency)
+
+    def on_give_up(self, delivery: Delivery, error: BaseException) -> None:
+        """The queue gave up on `delivery` (called once): complete its checks, post one comment naming what
+        failed, the delivery id and `mlbot worker --requeue <id>`; best effort."""
+        log.error("delivery %s (%s) gave up: %s; re-queue it with `mlbot worker --requeue %s`", delivery.id,
+                  delivery.event, error, delivery.id)
+        if self.telemetry is not None:
+            self.telemetry.count("mlbot_dead_letters_total", event=delivery.event)
 
     def observe(self, outcome: str, delivery: Delivery, seconds: float) -> None:
         """Count a finished job in the telemetry."""

@@ -289,9 +289,49 @@ class LedgerEntry:
     note: str = ""  # e.g. what a forced promotion overrode
 
 
+Effect = Literal["deployment", "tag", "comment"]  # what a promotion does on GitHub after the registry moved
+
+
+@dataclass(frozen=True)
+class PromotionIntent:
+    """A promotion or rollback as journaled in the registry before anything moved (the recovery record).
+
+    `seq` is the ledger sequence number it takes. `effects` are the GitHub side effects the caller
+    still owes (name → done); `Tracker.mark_done` records each, and the intent is dropped once the
+    registry steps and every effect are done. `details` carries what the caller needs to redo them.
+    """
+
+    model: str
+    seq: int
+    action: LedgerAction
+    alias: str
+    version: str
+    previous: str | None
+    at: str
+    by: str
+    reason: str = ""
+    pr: int | None = None
+    sha: str | None = None
+    run_id: str | None = None
+    forced: bool = False
+    note: str = ""
+    registry_done: bool = False
+    effects: Mapping[str, bool] = field(default_factory=dict)
+    details: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def pending(self) -> list[str]:
+        """The GitHub side effects not done yet, in the order they are done."""
+        return [name for name, done in self.effects.items() if not done]
+
+
 @dataclass(frozen=True)
 class Promotion:
-    """What a promote or rollback did: `changed` is False when the version already was production."""
+    """What a promote or rollback did: `changed` is False when the version already was production.
+
+    `intent` is set when the caller asked for GitHub side effects: finish its `pending` ones (also
+    after `changed=False`, when a crashed earlier attempt moved the registry but did not announce it).
+    """
 
     model: str
     alias: str
@@ -299,6 +339,7 @@ class Promotion:
     previous: str | None
     changed: bool
     entry: LedgerEntry | None = None
+    intent: PromotionIntent | None = None
 
 
 # --- Tracking runs (MLflow) -------------------------------------------------------------------
@@ -338,18 +379,29 @@ class Tracker(Protocol):
 
     def promote(
         self, model: str, run_id: str, *, by: str, alias: str = "production", reason: str = "",
-        force: bool = False, pr: int | None = None, note: str = "",
+        force: bool = False, pr: int | None = None, note: str = "", effects: tuple[Effect, ...] = (),
+        details: Mapping[str, str] | None = None,
     ) -> Promotion:
         """Register the run's model and move `alias` to it; StaleBaseline unless `force`.
 
-        `note` goes into the ledger entry (e.g. which gates a forced promotion overrode).
+        `note` goes into the ledger entry (e.g. which gates a forced promotion overrode). `effects`
+        (with `details`) are journaled as owed until `mark_done`; see `PromotionIntent`.
         """
         ...
 
     def rollback(
         self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production",
-        pr: int | None = None,
+        pr: int | None = None, effects: tuple[Effect, ...] = (), details: Mapping[str, str] | None = None,
     ) -> Promotion: ...
+
+    def recover(self, model: str | None = None) -> list[PromotionIntent]:
+        """Finish (or undo, when the alias never moved) interrupted promotions and rollbacks of `model`
+        (every model when None); return the intents whose GitHub side effects are still owed."""
+        ...
+
+    def mark_done(self, model: str, seq: int, effect: Effect) -> None:
+        """Record that GitHub side effect `effect` of intent `seq` is done."""
+        ...
 
     def history(self, model: str) -> list[LedgerEntry]:
         """Every promotion and rollback of `model`, oldest first."""

@@ -12,12 +12,10 @@ installation tokens are (see `github_auth`).
 from __future__ import annotations
 
 import base64
+import json
 import threading
-import time
 import urllib.parse
-import uuid
 from collections.abc import Callable, Hashable, Mapping
-from datetime import datetime
 from typing import Any, TypeVar, cast, get_args
 
 from github import Github
@@ -36,6 +34,7 @@ from bot.adapters.github.convert import (
     refusal,
     review,
 )
+from bot.adapters.github.once import Attempt, Plan, Unsure, timestamp
 from bot.adapters.github.retry import RetryPolicy, call_with_retries
 from bot.core.errors import ConfigError, ForgeError, Problem
 from bot.ports import (
@@ -57,7 +56,6 @@ from bot.service.settings import Settings
 
 T = TypeVar("T")
 COMMENT_LIMIT = 65_536  # GitHub refuses longer comment bodies
-CLOCK_SKEW = 120.0  # seconds GitHub's clock may be behind ours when matching a lost create by time
 KEY = "mlbot_key"  # the deployment payload key that names one create
 STATUSES: tuple[str, ...] = get_args(CompareStatus)
 
@@ -85,6 +83,7 @@ class GitHubForge:
         self._login_lock = threading.Lock()  # separate: resolving the login makes a call
         self._local = threading.local()
         self._clients: list[Github] = []
+        self._unsure = Unsure()  # creates that gave up not knowing whether GitHub did them
 
     @classmethod
     def from_settings(cls, settings: Settings, *, policy: RetryPolicy | None = None) -> GitHubForge:
@@ -136,6 +135,12 @@ class GitHubForge:
                     continue
                 raise refusal(error, what) from None
         raise AssertionError("unreachable")
+
+    def _create(self, repo: str, what: str, natural: Hashable, build: Callable[[Attempt], Plan[T]], *,
+                look_first: bool = False) -> T:
+        """Create something once: every create goes through here (see `once.Unsure`)."""
+        return self._unsure.create(natural, build, lambda once, find: self._call(repo, what, once, find),
+                                   look_first=look_first)
 
     def close(self) -> None:
         """Close every HTTP connection this forge opened."""
@@ -213,17 +218,18 @@ class GitHubForge:
     def create_comment(self, repo: str, number: int, body: str) -> Comment:
         """Post a new comment (once: a lost answer is matched to the bot's same comment posted just now)."""
         _check_length(body, repo, number)
-        since = time.time() - CLOCK_SKEW
 
-        def find(gh: Github) -> Comment | None:
-            me = self.bot_login.lower()
-            for posted in reversed(list(gh.get_repo(repo).get_issue(number).get_comments())):
-                if (posted.body == body and login_of(posted.user).lower() == me
-                        and posted.created_at.timestamp() >= since):
-                    return comment(posted)
-            return None
-        return self._call(repo, f"POST /repos/{repo}/issues/{number}/comments",
-                          lambda gh: comment(gh.get_repo(repo).get_issue(number).create_comment(body)), find)
+        def build(attempt: Attempt) -> Plan[Comment]:
+            def find(gh: Github) -> Comment | None:
+                me = self.bot_login.lower()
+                for posted in reversed(list(gh.get_repo(repo).get_issue(number).get_comments())):
+                    if (posted.body == body and login_of(posted.user).lower() == me
+                            and posted.created_at.timestamp() >= attempt.since):
+                        return comment(posted)
+                return None
+            return lambda gh: comment(gh.get_repo(repo).get_issue(number).create_comment(body)), find
+        return self._create(repo, f"POST /repos/{repo}/issues/{number}/comments", ("comment", repo, number, body),
+                            build)
 
     def upsert_sticky_comment(self, repo: str, number: int, marker: str, body: str) -> Comment:
         """Edit the bot's own comment whose first line is `marker`, or create it."""
@@ -275,16 +281,20 @@ class GitHubForge:
     ) -> CheckRun:
         """Create a check run on `head_sha`; a conclusion implies status completed."""
         fields = check_fields(status=status, conclusion=conclusion, output=output, details_url=details_url)
-        # The external id names this create, so a lost answer is matched to the run it made.
-        fields["external_id"] = tag = external_id or f"mlbot-{uuid.uuid4().hex}"
 
-        def find(gh: Github) -> CheckRun | None:
-            for found in gh.get_repo(repo).get_commit(head_sha).get_check_runs(check_name=name):
-                if found.external_id == tag:
-                    return check_run(found)
-            return None
-        return self._call(repo, f"POST /repos/{repo}/check-runs ({name})",
-                          lambda gh: check_run(gh.get_repo(repo).create_check_run(name, head_sha, **fields)), find)
+        def build(attempt: Attempt) -> Plan[CheckRun]:
+            # The external id names this create, so a lost answer is matched to the run it made.
+            tag = external_id or f"mlbot-{attempt.nonce}"
+
+            def find(gh: Github) -> CheckRun | None:
+                for found in gh.get_repo(repo).get_commit(head_sha).get_check_runs(check_name=name):
+                    if found.external_id == tag:
+                        return check_run(found)
+                return None
+            return (lambda gh: check_run(gh.get_repo(repo).create_check_run(name, head_sha, external_id=tag,
+                                                                            **fields)), find)
+        return self._create(repo, f"POST /repos/{repo}/check-runs ({name})",
+                            ("check", repo, head_sha, name, external_id), build)
 
     def update_check_run(
         self, repo: str, check_run_id: int, *, status: CheckStatus | None = None,
@@ -336,21 +346,25 @@ class GitHubForge:
         Without it a fresh key still makes a retry after a lost answer reuse what the first try made.
         """
         given = KEY in payload
-        body = {**payload, KEY: str(payload[KEY]) if given else uuid.uuid4().hex}
 
-        def find(gh: Github) -> int | None:
-            for found in gh.get_repo(repo).get_deployments(ref=ref, environment=environment):
-                if (found.payload or {}).get(KEY) == body[KEY]:
-                    return int(found.id)
-            return None
+        def build(attempt: Attempt) -> Plan[int]:
+            body = {**payload, KEY: str(payload[KEY]) if given else attempt.nonce}
 
-        def create(gh: Github) -> int:
-            existing = find(gh) if given else None
-            # required_contexts=[]: the model was gated already; GitHub would 409 on any red context.
-            return existing if existing is not None else int(gh.get_repo(repo).create_deployment(
-                ref, environment=environment, description=description, payload=body,
-                required_contexts=[], auto_merge=False, production_environment=environment == "production").id)
-        return self._call(repo, f"POST /repos/{repo}/deployments ({environment})", create, find)
+            def find(gh: Github) -> int | None:
+                for found in gh.get_repo(repo).get_deployments(ref=ref, environment=environment):
+                    if (found.payload or {}).get(KEY) == body[KEY]:
+                        return int(found.id)
+                return None
+
+            def create(gh: Github) -> int:
+                # required_contexts=[]: the model was gated already; GitHub would 409 on any red context.
+                return int(gh.get_repo(repo).create_deployment(
+                    ref, environment=environment, description=description, payload=body, required_contexts=[],
+                    auto_merge=False, production_environment=environment == "production").id)
+            return create, find
+        natural = ("deployment", repo, ref, environment, json.dumps(dict(payload), sort_keys=True, default=str))
+        return self._create(repo, f"POST /repos/{repo}/deployments ({environment})", natural, build,
+                            look_first=given)
 
     def create_deployment_status(
         self, repo: str, deployment_id: int, state: DeploymentState, description: str,
@@ -360,15 +374,16 @@ class GitHubForge:
         url = f"/repos/{repo}/deployments/{deployment_id}/statuses"
         body = {"state": state, "description": description[:140]}  # GitHub caps descriptions at 140
         body.update({k: v for k, v in (("environment_url", environment_url), ("log_url", log_url)) if v})
-        since = time.time() - CLOCK_SKEW
 
-        def find(gh: Github) -> bool | None:
-            _, statuses = gh.requester.requestJsonAndCheck("GET", url)  # newest first
-            same = [f for f in statuses or [] if (f.get("state"), f.get("description")) == (state, body["description"])
-                    and _timestamp(str(f.get("created_at") or "")) >= since]
-            return True if same else None
-        self._call(repo, f"POST {url}", lambda gh: bool(gh.requester.requestJsonAndCheck("POST", url, input=body)),
-                   find)
+        def build(attempt: Attempt) -> Plan[bool]:
+            def find(gh: Github) -> bool | None:
+                _, statuses = gh.requester.requestJsonAndCheck("GET", url)  # newest first
+                same = [f for f in statuses or [] if f.get("state") == state
+                        and f.get("description") == body["description"]
+                        and timestamp(str(f.get("created_at") or "")) >= attempt.since]
+                return True if same else None
+            return lambda gh: bool(gh.requester.requestJsonAndCheck("POST", url, input=body)), find
+        self._create(repo, f"POST {url}", ("status", repo, deployment_id, state, body["description"]), build)
 
     def create_tag(self, repo: str, tag: str, sha: str, message: str) -> None:
         """Create an annotated tag object and its ref (idempotent when it already points at sha)."""
@@ -402,14 +417,6 @@ def _tag_target(remote: Any, tag: str) -> str | None:
     if kind == "tag":
         return str(remote.get_git_tag(sha).object.sha)
     return str(sha)
-
-
-def _timestamp(text: str) -> float:
-    """Seconds since the epoch of GitHub's ISO 8601 time, 0 when unreadable."""
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
 
 
 def _check_length(body: str, repo: str, number: int) -> None:

@@ -121,15 +121,16 @@ def call_with_retries(what: str, fn: Callable[[], T], policy: RetryPolicy,
             wait, status, maybe_done = policy.backoff(attempt), None, True
             failed = f"GitHub did not answer {what} ({type(error).__name__})"
         if maybe_done and recover is not None:
-            found = _recovered(what, recover)
+            found = _recovered(what, failed, recover)
             if found is not None:
                 return found
+        lost = LostAnswer if maybe_done and recover is not None else Transient
         if attempt >= policy.attempts:
-            raise Transient(f"{failed} {_times(attempt)}; giving up for now", dependency="GitHub",
-                            retry_after=wait, status=status,
-                            hint="I will retry the job later; check githubstatus.com if it persists")
+            raise lost(f"{failed} {_times(attempt)}; giving up for now", dependency="GitHub",
+                       retry_after=wait, status=status,
+                       hint="I will retry the job later; check githubstatus.com if it persists")
         if waited + wait > policy.max_wait:
-            raise Transient(
+            raise lost(
                 f"{failed}; the next try would have to wait {wait:.0f} s, past the "
                 f"{policy.max_wait:.0f} s allowed per call, so I am giving up for now",
                 dependency="GitHub", retry_after=wait, status=status,
@@ -140,13 +141,19 @@ def call_with_retries(what: str, fn: Callable[[], T], policy: RetryPolicy,
         waited += wait
 
 
-def _recovered(what: str, recover: Callable[[], T | None]) -> T | None:
-    """What a lost attempt of `what` made, or None (also when looking fails: the retry decides)."""
+class LostAnswer(Transient):
+    """A create gave up after GitHub may have done it: the next try of the same create must look first."""
+
+
+def _recovered(what: str, failed: str, recover: Callable[[], T | None]) -> T | None:
+    """What a lost attempt of `what` made, or None; when looking fails too, creating again could
+    duplicate it, so give up for now (`LostAnswer`) and let the job's next try look again."""
     try:
         found = recover()
     except (GithubException, requests.RequestException) as error:
-        log.warning("could not look for what a lost attempt of %s made: %s", what, error)
-        return None
+        raise LostAnswer(f"{failed}, and I could not look whether it was done ({error}); giving up for now",
+                         dependency="GitHub", status=getattr(error, "status", None),
+                         hint="I will retry the job later and look again before creating anything") from None
     if found is not None:
         log.warning("%s lost its answer but GitHub had done it; reusing the result", what)
     return found

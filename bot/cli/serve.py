@@ -73,8 +73,9 @@ def worker(
     _logging()
     logging.getLogger("mlbot.worker").info("processing %s with %d thread(s)", _redacted(settings.queue_url),
                                            threads)
-    attach_worker(queue, build_router(), github_forge(settings), settings.bot_login,
-                  context_factory=context_factory(settings))  # the same ports as `mlbot serve`
+    processor = attach_worker(queue, build_router(), github_forge(settings), settings.bot_login,
+                              context_factory=context_factory(settings))  # the same ports as `mlbot serve`
+    processor.recover_registry()  # a promotion a crash interrupted is finished before new work
     queue.start_reaper()
     try:
         queue.consumer(threads, in_thread=False).run()  # huey's consumer: SIGINT/SIGTERM stop it

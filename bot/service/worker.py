@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from bot.adapters.queue import Delivery, DurableQueue
-from bot.core.errors import Transient
+from bot.core.errors import MlbotError, Transient
 from bot.core.events import Event, parse_json
 from bot.handlers.routing import Router
-from bot.ports import Context, Forge, JobQueue
+from bot.ports import Context, Forge, JobQueue, PromotionIntent
 from bot.service.settings import Settings
 from bot.service.telemetry import Telemetry
 
@@ -76,6 +76,22 @@ class DeliveryProcessor:
         ran = self.router.dispatch(event, self.context())
         log.info("handled %s.%s for %s with %d handler(s) (delivery %s)", event.name, event.action,
                  event.repo or "-", ran, delivery.id)
+
+    def recover_registry(self) -> list[PromotionIntent]:
+        """At start: finish the promotions and rollbacks a crash interrupted; return the GitHub effects owed.
+
+        Best effort: MLflow being down now is not a reason not to start (the next move recovers too).
+        """
+        try:
+            tracker = self.context().tracker
+            owed = tracker.recover() if tracker is not None else []
+        except MlbotError as error:
+            log.warning("could not look for interrupted promotions: %s", error)
+            return []
+        for intent in owed:
+            log.warning("the %s of %s v%s (ledger #%d) still owes %s on GitHub", intent.action, intent.model,
+                        intent.version, intent.seq, ", ".join(intent.pending))
+        return owed
 
     def on_retry(self, delivery: Delivery, error: Transient, at: float) -> None:
         """The queue will run `delivery` again at `at`: GitHub or MLflow is down (`error.dependency`).

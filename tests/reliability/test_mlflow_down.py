@@ -48,5 +48,7 @@ def test_recover_at_worker_start_looks_at_every_model(client: MlflowClient, trac
     client.create_registered_model("untouched")
     [owed] = tracker.recover()  # the worker does not know the model names: it asks for all
     assert (owed.model, owed.seq, owed.pending) == (MODEL, 1, ["comment"])
+    tracker.mark_done(MODEL, owed.seq, "deployment")  # never asked for: no mark that could outlive it
     tracker.mark_done(MODEL, owed.seq, "comment")
     assert tracker.recover() == []
+    assert not [k for k in client.get_registered_model(MODEL).tags if k.startswith("mlbot.intent.")]

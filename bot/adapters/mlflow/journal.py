@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 
 from bot.ports import LedgerEntry, PromotionIntent
 
 PREFIX = "mlbot.intent."
 DONE = "done"
+STEPS = ("alias", "version-tags", "ledger", "previous-alias")  # the order every move takes, after the intent
+KNOWN = {f.name for f in fields(PromotionIntent)} - {"model", "seq", "effects"}
 
 
 def key(seq: int) -> str:
@@ -34,6 +36,7 @@ def encode(intent: PromotionIntent) -> str:
     data = asdict(intent)
     data.pop("model")
     data["effects"] = list(intent.effects)
+    data["steps"] = list(STEPS)  # for people reading the tag in MLflow's UI
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
@@ -41,9 +44,9 @@ def decode(model: str, seq: int, text: str, tags: Mapping[str, str]) -> Promotio
     """Parse one intent tag with its effect tags; a damaged one is skipped (and reported by the caller)."""
     try:
         data = json.loads(text)
-        effects = {str(name): tags.get(effect_key(seq, str(name))) == DONE for name in data.pop("effects", [])}
-        data.pop("seq", None)
-        return PromotionIntent(model=model, seq=seq, effects=effects, **data)
+        effects = {str(name): tags.get(effect_key(seq, str(name))) == DONE for name in data.get("effects", [])}
+        known = {k: v for k, v in data.items() if k in KNOWN}  # a field a newer mlbot added is skipped, not fatal
+        return PromotionIntent(model=model, seq=seq, effects=effects, **known)
     except (ValueError, KeyError, TypeError):
         return None
 

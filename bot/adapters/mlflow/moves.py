@@ -18,10 +18,10 @@ from mlflow.exceptions import MlflowException
 from bot.ports import Effect, Promotion, PromotionIntent
 
 from . import journal, ledger
+from .journal import STEPS
 from .lock import ModelLock
 
 PREVIOUS_ALIAS = "previous-production"
-STEPS = ("alias", "version-tags", "ledger", "previous-alias")  # the order every move takes
 StepHook = Callable[[str], None]  # told the name of each step once it is done (crash tests stop there)
 log = logging.getLogger("mlbot.registry")
 
@@ -137,7 +137,11 @@ class Moves:
 
     def mark_done(self, model: str, seq: int, effect: Effect) -> None:
         """Record that GitHub side effect `effect` of intent `seq` is done; drop the intent when all are."""
+        found = [i for i in journal.read(model, self._tags(model)) if i.seq == seq and effect in i.effects]
+        if not found:  # a mark without its intent could later pass for a new intent's effect
+            log.warning("%s #%d owes no %s (done already, or never asked for)", model, seq, effect)
+            return
         self.client.set_registered_model_tag(model, journal.effect_key(seq, effect), journal.DONE)
-        found = [i for i in journal.read(model, self._tags(model)) if i.seq == seq]
-        if found and journal.finished(found[0]):
-            self.drop(found[0])
+        finished = [i for i in journal.read(model, self._tags(model)) if i.seq == seq and journal.finished(i)]
+        if finished:
+            self.drop(finished[0])

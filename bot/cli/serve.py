@@ -52,7 +52,8 @@ def worker(
     retrying: Annotated[bool, typer.Option(
         "--retrying", help="List the deliveries waiting to retry (a dependency was down), then exit.")] = False,
     requeue: Annotated[str | None, typer.Option(
-        "--requeue", metavar="ID", help="Put one failed or dead delivery back in the queue, then exit.")] = None,
+        "--requeue", metavar="ID",
+        help="Put one failed, dead or retrying delivery back in the queue now, then exit.")] = None,
 ) -> None:
     """Process queued deliveries (scale out with several of these on a Redis queue)."""
     from bot.handlers import build_router
@@ -87,8 +88,8 @@ def _inspect(queue: DurableQueue, *, dead_letters: bool, retrying: bool, requeue
     """The operator's view of the queue: list what gave up or waits, put one back."""
     if requeue:
         if not queue.requeue(requeue):
-            raise UsageError(f"delivery {requeue} is not a failed or dead delivery I can run again",
-                             hint="run `mlbot worker --dead-letters` to list the ones that are")
+            raise UsageError(f"delivery {requeue} is not a failed, dead or retrying delivery I can run again",
+                             hint="run `mlbot worker --dead-letters` or `--retrying` to list the ones that are")
         typer.echo(f"requeued {requeue}; a running worker picks it up")
         return
     if dead_letters:
@@ -101,7 +102,7 @@ def _inspect(queue: DurableQueue, *, dead_letters: bool, retrying: bool, requeue
         for letter in waiting:
             at = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(letter.next_at))
             typer.echo(f"{letter.id}\tretrying\t{letter.event}\tnext={at}\t{letter.error}")
-        typer.echo(f"{len(waiting)} delivery(ies) waiting to retry", err=True)
+        typer.echo(f"{len(waiting)} waiting to retry; run one now with `mlbot worker --requeue ID`", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -137,7 +137,7 @@ def test_worker_cli_lists_dead_letters(queue, queue_url):
     unknown = subprocess.run([MLBOT, "worker", "--requeue", "gone"], env=env,
                              capture_output=True, text=True, timeout=60, check=False)
     assert unknown.returncode == 2
-    assert "delivery gone is not a failed or dead delivery I can run again" in unknown.stderr
+    assert "delivery gone is not a failed, dead or retrying delivery I can run again" in unknown.stderr
 
 
 def test_an_unknown_queue_url_is_a_usage_error():

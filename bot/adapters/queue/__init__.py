@@ -317,7 +317,7 @@ class DurableQueue:
         return self.store.status(delivery_id)
 
     def requeue(self, delivery_id: str) -> bool:
-        """Put a failed or dead delivery back in the queue (fresh bounds); False when it is neither."""
+        """Put a failed, dead or retrying delivery back in the queue now (fresh bounds); False otherwise."""
         if not self.store.requeue(delivery_id, self._clock()):
             return False
         with self._held_lock:

@@ -69,7 +69,7 @@ class DeliveryStore(Protocol):
         ...
 
     def requeue(self, delivery_id: str, now: float) -> bool:
-        """Put a failed or dead delivery back in the queue with fresh bounds; False when it is neither."""
+        """Put a failed, dead or retrying delivery back in the queue now, with fresh bounds; False otherwise."""
         ...
 
     def status(self, delivery_id: str) -> Status | None:

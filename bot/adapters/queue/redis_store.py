@@ -79,7 +79,9 @@ return 0
 
 _REQUEUE = """
 local s = redis.call('hget', KEYS[1], 'state')
-if (s ~= 'failed' and s ~= 'dead') or redis.call('hexists', KEYS[1], 'body') == 0 then return 0 end
+if (s ~= 'failed' and s ~= 'dead' and s ~= 'retrying') or redis.call('hexists', KEYS[1], 'body') == 0 then
+  return 0
+end
 redis.call('hset', KEYS[1], 'state', 'queued', 'retries', redis.call('hget', KEYS[1], 'attempts'),
            'retry_since', 0, 'due', ARGV[2], 'updated', ARGV[2])
 redis.call('zadd', KEYS[2], ARGV[2], ARGV[1])
@@ -166,7 +168,7 @@ class RedisDeliveries:
         return {s: found.get(s, 0) for s in STATES}
 
     def requeue(self, delivery_id: str, now: float) -> bool:
-        """Put a failed or dead delivery back in the queue with fresh bounds; False when it is neither."""
+        """Put a failed, dead or retrying delivery back in the queue now, with fresh bounds; False otherwise."""
         keys = [self._key(delivery_id), self._due_key, self._counts_key, self._dead_key]
         return bool(self._requeue(keys=keys, args=[delivery_id, now]))
 

@@ -143,11 +143,11 @@ class SqliteDeliveries:
             ).rowcount == 1
 
     def requeue(self, delivery_id: str, now: float) -> bool:
-        """Put a failed or dead delivery back in the queue with fresh bounds; False when it is neither."""
+        """Put a failed, dead or retrying delivery back in the queue now, with fresh bounds; False otherwise."""
         with self._tx() as db:
             return db.execute(
                 "UPDATE mlbot_deliveries SET state='queued', retries=attempts, retry_since=0, due=?,"
-                " updated=? WHERE id=? AND state IN ('failed', 'dead') AND length(body) > 0",
+                " updated=? WHERE id=? AND state IN ('failed', 'dead', 'retrying') AND length(body) > 0",
                 (now, now, delivery_id)).rowcount == 1
 
     def status(self, delivery_id: str) -> Status | None:

@@ -142,3 +142,21 @@ def test_a_hook_that_fails_does_not_change_the_outcome(clocked):
     queue.attach(Broken(github_down()))
     queue.accept([Delivery("x", "push", b"{}")])
     assert queue.run_one("x") == "retrying"
+
+
+def test_a_queue_file_from_before_retries_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # the schema before `retrying` existed, with a delivery waiting
+        db.execute("CREATE TABLE mlbot_deliveries (id TEXT PRIMARY KEY, event TEXT NOT NULL, body BLOB NOT NULL,"
+                   " state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, lease REAL NOT NULL DEFAULT 0,"
+                   " due REAL NOT NULL, error TEXT NOT NULL DEFAULT '', received REAL NOT NULL, updated REAL NOT NULL)")
+        db.execute("INSERT INTO mlbot_deliveries (id, event, body, state, due, received, updated)"
+                   " VALUES ('old', 'push', X'7B7D', 'queued', 0, 0, 0)")
+    queue = open_queue(f"sqlite:///{path}")
+    queue.attach(Recorder(github_down()))
+    queue._task.schedule = lambda args, delay: None
+    assert queue.run_one("old") == "retrying"
+    assert queue.status("old").retries == 1
+    queue.close()

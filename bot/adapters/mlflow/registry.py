@@ -200,7 +200,8 @@ class Registry:
             current = None if current is None else str(current)
             existing = self._find_version(model, run_id, tags)
             if existing is not None and existing == current:
-                owed = [i for i in journal.read(model, registered.tags or {}) if i.version == existing]
+                owed = [i for i in journal.read(model, registered.tags or {})
+                        if i.action == "promote" and i.version == existing]
                 return Promotion(model, alias, existing, current, changed=False, intent=owed[-1] if owed else None)
             notes = [note] if note else []
             if current != baseline:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from bot.adapters.mlflow.lock import LOCK_TAG, Holder, LeaseLost, ModelLock, here
+from bot.adapters.mlflow.lock import LOCK_TAG, Holder, LeaseLost, ModelLock
+from bot.adapters.process import here
 from bot.core.errors import Transient
 
 from .conftest import MODEL

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from bot.adapters.process import dead_here, here
 from bot.core.errors import Transient
 
 LOCK_TAG = "mlbot.lock"
@@ -41,15 +42,6 @@ BUSY_HINT = "wait for that promotion or rollback to finish and run the command a
 
 class LeaseLost(Transient):
     """This holder's lease expired or a newer holder took the lock: it must not write any more."""
-
-
-def here() -> str:
-    """This host and PID namespace: where a holder's process id means something."""
-    try:
-        namespace = os.stat("/proc/self/ns/pid").st_ino
-    except OSError:
-        namespace = 0
-    return f"{socket.gethostname()}/{namespace}"
 
 
 @dataclass(frozen=True)
@@ -79,15 +71,7 @@ class Holder:
         if not self.owner or self.expires <= now:
             return True
         pid = self.owner.split(":")[1] if self.owner.count(":") >= 2 else ""
-        if self.place != here() or not pid.isdigit() or int(pid) == os.getpid():
-            return False
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:  # alive, someone else's
-            return False
-        return False
+        return pid.isdigit() and dead_here(self.place, int(pid))
 
 
 def new_owner() -> str:

@@ -12,7 +12,8 @@ Retry hooks (`RetryHooks`) let the handlers say so on GitHub; `requeue` puts a g
 
 Huey removes a message before running it, so a worker killed mid-job would lose it; instead
 every running delivery holds a lease and the reaper re-dispatches deliveries whose lease expired
-(live workers keep renewing theirs), or whose retry time came. A huey message is only a hint:
+(live workers keep renewing theirs), or whose retry time came; a delivery whose worker process on
+this machine is gone is taken back at once (`reclaim_orphans`). A huey message is only a hint:
 claiming the delivery is atomic, so duplicate messages are harmless.
 On SQLite the messages are written in the same transaction as the deliveries they run.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -33,6 +35,7 @@ from huey.api import Huey
 from huey.consumer import Consumer
 from huey.storage import RedisStorage, SqliteStorage
 
+from bot.adapters.process import dead_here, here
 from bot.adapters.queue.model import GIVEN_UP, DeadLetter, Delivery, DeliveryStore, State, Status
 from bot.core.errors import MlbotError, Transient, UsageError
 
@@ -114,6 +117,7 @@ class DurableQueue:
         self.dispatched_on_accept = False
         self._stop = threading.Event()
         self._held: dict[str, int] = {}  # deliveries this process runs now → the attempt holding them
+        self.holder = f"{here()}:{os.getpid()}"  # who runs a claimed delivery: a dead one's jobs are taken back
         self._held_lock = threading.Lock()
 
     # --- the edge ---------------------------------------------------------------------------
@@ -163,7 +167,7 @@ class DurableQueue:
         if self._process is None:
             raise RuntimeError("this queue has no processor attached; run `mlbot worker`")
         now = self._clock()
-        delivery = self.store.claim(delivery_id, now, now + self.lease_seconds)
+        delivery = self.store.claim(delivery_id, now, now + self.lease_seconds, self.holder)
         if delivery is None:
             return None  # done already, or running under a live lease elsewhere
         if delivery.attempts - delivery.retries > self.max_attempts:
@@ -255,6 +259,21 @@ class DurableQueue:
             self.store.renew(held, self._clock() + self.lease_seconds)
         return len(held)
 
+    def reclaim_orphans(self) -> int:
+        """Take back at once the running deliveries of processes of this machine that died (kill -9, OOM).
+
+        Their leases would free them too, minutes later; a restarted worker need not wait for that.
+        """
+        now, ids = self._clock(), []
+        for delivery_id, attempt, holder in self.store.running(f"{here()}:"):
+            pid = holder.rpartition(":")[2]
+            if pid.isdigit() and dead_here(here(), int(pid)) and self.store.expire(delivery_id, attempt, now):
+                ids.append(delivery_id)
+        if ids:
+            log.warning("taking back %d deliveries whose worker process died: %s", len(ids), ", ".join(ids))
+            self.dispatch(ids)
+        return len(ids)
+
     def reap(self, limit: int = 500) -> int:
         """Re-dispatch deliveries whose lease or dispatch expired; how many were found."""
         now = self._clock()
@@ -283,6 +302,7 @@ class DurableQueue:
             while True:
                 try:
                     self.renew_leases()
+                    self.reclaim_orphans()
                     self.reap()
                 except Exception:  # keep reaping: the store may come back
                     log.exception("the reaper could not read the queue")

@@ -56,8 +56,17 @@ class DeliveryStore(Protocol):
         """Store new deliveries atomically; False for an id already stored (a duplicate)."""
         ...
 
-    def claim(self, delivery_id: str, now: float, lease_until: float) -> Delivery | None:
-        """Mark a queued, retrying (or lease-expired running) delivery running; None when not claimable."""
+    def claim(self, delivery_id: str, now: float, lease_until: float, holder: str = "") -> Delivery | None:
+        """Mark a queued, retrying (or lease-expired running) delivery running by `holder` (place:pid);
+        None when not claimable."""
+        ...
+
+    def running(self, holder_prefix: str) -> list[tuple[str, int, str]]:
+        """(id, attempt, holder) of the running deliveries whose holder starts with `holder_prefix`."""
+        ...
+
+    def expire(self, delivery_id: str, attempt: int, now: float) -> bool:
+        """End the lease of a running delivery still held by `attempt` (its holder died): claimable now."""
         ...
 
     def settle(self, delivery_id: str, attempt: int, state: State, error: str, now: float,

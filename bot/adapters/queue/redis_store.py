@@ -28,7 +28,8 @@ if s ~= 'queued' and s ~= 'retrying' and not expired then
   return false
 end
 local a = redis.call('hincrby', KEYS[1], 'attempts', 1)
-redis.call('hset', KEYS[1], 'state', 'running', 'lease', ARGV[3], 'due', ARGV[3], 'updated', ARGV[2])
+redis.call('hset', KEYS[1], 'state', 'running', 'lease', ARGV[3], 'due', ARGV[3], 'updated', ARGV[2],
+           'holder', ARGV[4])
 redis.call('zadd', KEYS[2], ARGV[3], ARGV[1])
 if s ~= 'running' then
   redis.call('hincrby', KEYS[3], s, -1)
@@ -77,6 +78,15 @@ end
 return 0
 """
 
+_EXPIRE = """
+if redis.call('hget', KEYS[1], 'state') ~= 'running' or redis.call('hget', KEYS[1], 'attempts') ~= ARGV[2] then
+  return 0
+end
+redis.call('hset', KEYS[1], 'lease', 0, 'due', ARGV[3])
+redis.call('zadd', KEYS[2], ARGV[3], ARGV[1])
+return 1
+"""
+
 _REQUEUE = """
 local s = redis.call('hget', KEYS[1], 'state')
 if (s ~= 'failed' and s ~= 'dead' and s ~= 'retrying') or redis.call('hexists', KEYS[1], 'body') == 0 then
@@ -104,6 +114,7 @@ class RedisDeliveries:
         self._settle = self.client.register_script(_SETTLE)
         self._renew = self.client.register_script(_RENEW)
         self._requeue = self.client.register_script(_REQUEUE)
+        self._expire = self.client.register_script(_EXPIRE)
         self._due_key, self._counts_key, self._dead_key = (f"{prefix}:due", f"{prefix}:counts",
                                                            f"{prefix}:dead")
 
@@ -118,10 +129,10 @@ class RedisDeliveries:
                          args=[d.id, d.event, d.body, d.received_at or now, due], client=pipe)
         return [bool(r) for r in pipe.execute()]
 
-    def claim(self, delivery_id: str, now: float, lease_until: float) -> Delivery | None:
-        """Mark the delivery running unless it is done, dead or held by a live lease."""
+    def claim(self, delivery_id: str, now: float, lease_until: float, holder: str = "") -> Delivery | None:
+        """Mark the delivery running (by `holder`) unless it is done, dead or held by a live lease."""
         row = self._claim(keys=[self._key(delivery_id), self._due_key, self._counts_key],
-                          args=[delivery_id, now, lease_until])
+                          args=[delivery_id, now, lease_until, holder])
         if not row:
             return None
         event, body, received, attempts, retries, since = cast(list[Any], row)
@@ -166,6 +177,21 @@ class RedisDeliveries:
         raw = cast(dict[bytes, bytes], self.client.hgetall(self._counts_key))
         found = {k.decode(): int(v) for k, v in raw.items()}
         return {s: found.get(s, 0) for s in STATES}
+
+    def running(self, holder_prefix: str) -> list[tuple[str, int, str]]:
+        """(id, attempt, holder) of the running deliveries whose holder starts with `holder_prefix`."""
+        found = []
+        for raw in cast(list[bytes], self.client.zrange(self._due_key, 0, -1)):
+            state, attempts, holder = cast(list[bytes | None], self.client.hmget(
+                self._key(raw.decode()), ["state", "attempts", "holder"]))
+            text = (holder or b"").decode()
+            if state == b"running" and text.startswith(holder_prefix):
+                found.append((raw.decode(), int(attempts or 0), text))
+        return found
+
+    def expire(self, delivery_id: str, attempt: int, now: float) -> bool:
+        """End the lease of a running delivery still held by `attempt` (its holder died): claimable now."""
+        return bool(self._expire(keys=[self._key(delivery_id), self._due_key], args=[delivery_id, attempt, now]))
 
     def requeue(self, delivery_id: str, now: float) -> bool:
         """Put a failed, dead or retrying delivery back in the queue now, with fresh bounds; False otherwise."""

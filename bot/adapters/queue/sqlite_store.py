@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS mlbot_deliveries (
   received REAL NOT NULL,
   updated REAL NOT NULL,
   retries INTEGER NOT NULL DEFAULT 0,
-  retry_since REAL NOT NULL DEFAULT 0
+  retry_since REAL NOT NULL DEFAULT 0,
+  holder TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS mlbot_deliveries_due ON mlbot_deliveries(state, due);
 """
@@ -49,9 +50,10 @@ class SqliteDeliveries:
             if statement.strip():
                 db.execute(statement)
         columns = {row[1] for row in db.execute("PRAGMA table_info(mlbot_deliveries)")}
-        for column, kind in (("retries", "INTEGER"), ("retry_since", "REAL")):  # a queue made before them
+        added = (("retries", "INTEGER", "0"), ("retry_since", "REAL", "0"), ("holder", "TEXT", "''"))
+        for column, kind, default in added:  # a queue file made before these existed
             if column not in columns:
-                db.execute(f"ALTER TABLE mlbot_deliveries ADD COLUMN {column} {kind} NOT NULL DEFAULT 0")
+                db.execute(f"ALTER TABLE mlbot_deliveries ADD COLUMN {column} {kind} NOT NULL DEFAULT {default}")
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -114,14 +116,14 @@ class SqliteDeliveries:
         inserted = {d.id for d in new}
         return [d.id in inserted and fresh[d.id] is d for d in deliveries]
 
-    def claim(self, delivery_id: str, now: float, lease_until: float) -> Delivery | None:
-        """Mark the delivery running unless it is done, dead or held by a live lease."""
+    def claim(self, delivery_id: str, now: float, lease_until: float, holder: str = "") -> Delivery | None:
+        """Mark the delivery running (by `holder`) unless it is done, dead or held by a live lease."""
         with self._tx() as db:
             row = db.execute(
-                "UPDATE mlbot_deliveries SET state='running', attempts=attempts+1, lease=?, due=?,"
+                "UPDATE mlbot_deliveries SET state='running', attempts=attempts+1, lease=?, due=?, holder=?,"
                 " updated=? WHERE id=? AND (state IN ('queued', 'retrying') OR (state='running' AND lease<?))"
                 " RETURNING event, body, received, attempts, retries, retry_since",
-                (lease_until, lease_until, now, delivery_id, now),
+                (lease_until, lease_until, holder, now, delivery_id, now),
             ).fetchone()
         if row is None:
             return None
@@ -141,6 +143,19 @@ class SqliteDeliveries:
                 " WHERE id=? AND state='running' AND attempts=?",
                 (state, error, now, due, state, state, state, now, delivery_id, attempt),
             ).rowcount == 1
+
+    def running(self, holder_prefix: str) -> list[tuple[str, int, str]]:
+        """(id, attempt, holder) of the running deliveries whose holder starts with `holder_prefix`."""
+        rows = self._db().execute(
+            "SELECT id, attempts, holder FROM mlbot_deliveries WHERE state='running' AND substr(holder, 1, ?)=?",
+            (len(holder_prefix), holder_prefix)).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def expire(self, delivery_id: str, attempt: int, now: float) -> bool:
+        """End the lease of a running delivery still held by `attempt` (its holder died): claimable now."""
+        with self._tx() as db:
+            return db.execute("UPDATE mlbot_deliveries SET lease=0, due=? WHERE id=? AND state='running'"
+                              " AND attempts=?", (now, delivery_id, attempt)).rowcount == 1
 
     def requeue(self, delivery_id: str, now: float) -> bool:
         """Put a failed, dead or retrying delivery back in the queue now, with fresh bounds; False otherwise."""

@@ -80,6 +80,7 @@ def test_transient_retries_do_not_use_up_the_attempts_for_unexpected_errors(cloc
         assert queue.run_one("d") == "retrying"
         now[0] = queue.status("d").next_at
     assert queue.run_one("d") == "queued"  # the first unexpected error of max_attempts=2
+    assert queue.status("d").next_at == now[0] + 10 + 30  # the reaper looks a lease after the scheduled retry
     now[0] += 100
     assert queue.run_one("d") == "done"
 

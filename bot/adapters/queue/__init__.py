@@ -191,7 +191,7 @@ class DurableQueue:
             if delivery.attempts - delivery.retries >= self.max_attempts:
                 return self._settle(delivery, "dead", reason, started, cause=error)
             delay = self.retry_delay * 2 ** (delivery.attempts - delivery.retries - 1)
-            state = self._settle(delivery, "queued", reason, started, delay=delay + self.lease_seconds)
+            state = self._settle(delivery, "queued", reason, started, delay=delay)
             self._task.schedule(args=(delivery.id,), delay=delay)
             return state
         return self._settle(delivery, "done", "", started)
@@ -206,19 +206,16 @@ class DurableQueue:
         since = delivery.retry_since or now
         left = since + self.retry_for - now
         if left <= 0:
-            reason = (f"gave up after {_duration(now - since)} of retries ({delivery.retries} so far): "
-                      f"{error.dependency} is still unavailable: {error}")
+            reason = (f"gave up after {_duration(now - since)} of retries: {error.dependency} is still "
+                      f"unavailable: {error}")
             log.warning("delivery %s (%s): %s", delivery.id, delivery.event, reason)
             return self._settle(delivery, "dead", reason, started, cause=error)
         # The last try lands on the bound rather than past it.
         at = now + min(self.backoff(delivery.retries, error.retry_after), left)
         log.warning("delivery %s (%s): %s unavailable (%s); retrying at %s", delivery.id, delivery.event,
                     error.dependency, error, time.strftime("%H:%M:%S", time.localtime(at)))
-        state = self._settle(delivery, "retrying", str(error), started, next_at=at)
         self._task.schedule(args=(delivery.id,), delay=at - now)  # the reaper also runs it once due
-        if state == "retrying" and self._hooks is not None:
-            self._tell("on_retry", lambda hooks: hooks.on_retry(delivery, error, at))
-        return state
+        return self._settle(delivery, "retrying", str(error), started, next_at=at, cause=error)
 
     def _settle(self, delivery: Delivery, state: State, error: str, started: float, *,
                 delay: float = 0.0, next_at: float | None = None, cause: BaseException | None = None) -> State:
@@ -231,8 +228,11 @@ class DurableQueue:
             log.warning("delivery %s was taken over by another worker (its lease expired)", delivery.id)
         if self._observe:
             self._observe("retry" if state == "queued" else state, delivery, time.perf_counter() - started)
-        if kept:
+        if kept:  # only the worker whose outcome was recorded tells the hooks: once per attempt
             self._count(state)
+            if state == "retrying" and isinstance(cause, Transient) and next_at is not None and self._hooks:
+                retry_at = next_at
+                self._tell("on_retry", lambda hooks: hooks.on_retry(delivery, cause, retry_at))
             if state in GIVEN_UP and self._hooks is not None:
                 gave_up = cause if cause is not None else MlbotError(error)
                 self._tell("on_give_up", lambda hooks: hooks.on_give_up(delivery, gave_up))

@@ -23,11 +23,13 @@ from bot.core.types import (
     CommitStatus,
     CompareStatus,
     DeploymentState,
+    Effect,
     LedgerAction,
     LedgerEntry,
     ModelVersionRef,
     Permission,
     Promotion,
+    PromotionIntent,
     PullRequest,
     Reaction,
     Review,
@@ -37,10 +39,11 @@ from bot.core.types import (
 )
 
 __all__ = [
-    "CheckConclusion", "CheckOutput", "CheckRun", "CheckStatus", "Comment", "CommitComparison", "CommitStatus",
-    "CompareStatus", "Context", "DeploymentState", "Forge", "JobQueue", "LedgerAction", "LedgerEntry", "Locks",
-    "ModelVersionRef", "Permission", "Promotion", "PullRequest", "Reaction", "Repositories", "Review", "RunRecord",
-    "Runner", "Tracker", "TrainingJob", "TrainingOutcome",
+    "CheckConclusion", "CheckOutput", "CheckRun", "CheckStatus", "Comment", "CommitComparison",
+    "CommitStatus", "CompareStatus", "Context", "DeploymentState", "Effect", "Forge", "JobQueue",
+    "LedgerAction", "LedgerEntry", "Locks", "ModelVersionRef", "Permission", "Promotion", "PromotionIntent",
+    "PullRequest", "Reaction", "Repositories", "Review", "RunRecord", "Runner", "Tracker", "TrainingJob",
+    "TrainingOutcome",
 ]
 
 
@@ -222,18 +225,29 @@ class Tracker(Protocol):
 
     def promote(
         self, model: str, run_id: str, *, by: str, alias: str = "production", reason: str = "",
-        force: bool = False, pr: int | None = None, note: str = "",
+        force: bool = False, pr: int | None = None, note: str = "", effects: tuple[Effect, ...] = (),
+        details: Mapping[str, str] | None = None,
     ) -> Promotion:
         """Register the run's model and move `alias` to it; StaleBaseline unless `force`.
 
-        `note` goes into the ledger entry (e.g. which gates a forced promotion overrode).
+        `note` goes into the ledger entry (e.g. which gates a forced promotion overrode). `effects`
+        (with `details`) are journaled as owed until `mark_done`; see `PromotionIntent`.
         """
         ...
 
     def rollback(
         self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production",
-        pr: int | None = None,
+        pr: int | None = None, effects: tuple[Effect, ...] = (), details: Mapping[str, str] | None = None,
     ) -> Promotion: ...
+
+    def recover(self, model: str | None = None) -> list[PromotionIntent]:
+        """Finish (or undo, when the alias never moved) interrupted promotions and rollbacks of `model`
+        (every model when None); return the intents whose GitHub side effects are still owed."""
+        ...
+
+    def mark_done(self, model: str, seq: int, effect: Effect) -> None:
+        """Record that GitHub side effect `effect` of intent `seq` is done."""
+        ...
 
     def history(self, model: str) -> list[LedgerEntry]:
         """Every promotion and rollback of `model`, oldest first."""

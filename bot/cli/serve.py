@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+import time
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.core.errors import UsageError
 from bot.service.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.adapters.queue import DurableQueue
 
 
 def _logging() -> None:
@@ -56,7 +60,12 @@ def serve(
 def worker(
     workers: Annotated[int | None, typer.Option(help="Worker threads (default MLBOT_QUEUE_WORKERS).")] = None,
     dead_letters: Annotated[bool, typer.Option(
-        "--dead-letters", help="List the deliveries that kept failing, then exit.")] = False,
+        "--dead-letters", help="List the deliveries that failed or kept failing, then exit.")] = False,
+    retrying: Annotated[bool, typer.Option(
+        "--retrying", help="List the deliveries waiting to retry (a dependency was down), then exit.")] = False,
+    requeue: Annotated[str | None, typer.Option(
+        "--requeue", metavar="ID",
+        help="Put one failed, dead or retrying delivery back in the queue now, then exit.")] = None,
 ) -> None:
     """Process queued deliveries (scale out with several of these on a Redis queue)."""
     from bot.handlers import build_router
@@ -66,12 +75,11 @@ def worker(
 
     settings = load_settings()
     queue = open_queue(settings)
-    if dead_letters:
-        letters = queue.dead_letters(100)
-        for letter in letters:
-            typer.echo(f"{letter.id}\t{letter.event}\tattempts={letter.attempts}\t{letter.error}")
-        typer.echo(f"{len(letters)} dead letter(s)", err=True)
-        queue.close()
+    if dead_letters or retrying or requeue:
+        try:
+            _inspect(queue, dead_letters=dead_letters, retrying=retrying, requeue=requeue)
+        finally:
+            queue.close()
         return
     threads = settings.queue_workers if workers is None else workers
     if threads < 1:
@@ -81,6 +89,7 @@ def worker(
                                            threads)
     require_github(settings)
     processor = attach_worker(queue, build_router(), context_factory(settings))  # the same ports as `mlbot serve`
+    processor.recover_registry()  # a promotion a crash interrupted is finished before new work
     queue.start_reaper()
     Reconciler(processor.context, settings.reconcile_interval).start()
     try:
@@ -88,6 +97,27 @@ def worker(
         queue.consumer(threads, in_thread=False, on_stop=processor.stop_runners).run()
     finally:
         queue.close()
+
+
+def _inspect(queue: DurableQueue, *, dead_letters: bool, retrying: bool, requeue: str | None) -> None:
+    """The operator's view of the queue: list what gave up or waits, put one back."""
+    if requeue:
+        if not queue.requeue(requeue):
+            raise UsageError(f"delivery {requeue} is not a failed, dead or retrying delivery I can run again",
+                             hint="run `mlbot worker --dead-letters` or `--retrying` to list the ones that are")
+        typer.echo(f"requeued {requeue}; a running worker picks it up")
+        return
+    if dead_letters:
+        letters = queue.dead_letters(100)
+        for letter in letters:
+            typer.echo(f"{letter.id}\t{letter.state}\t{letter.event}\tattempts={letter.attempts}\t{letter.error}")
+        typer.echo(f"{len(letters)} dead letter(s); put one back with `mlbot worker --requeue ID`", err=True)
+    if retrying:
+        waiting = queue.retrying(100)
+        for letter in waiting:
+            at = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(letter.next_at))
+            typer.echo(f"{letter.id}\tretrying\t{letter.event}\tnext={at}\t{letter.error}")
+        typer.echo(f"{len(waiting)} waiting to retry; run one now with `mlbot worker --requeue ID`", err=True)
 
 
 def register(app: typer.Typer) -> None:

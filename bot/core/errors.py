@@ -97,3 +97,18 @@ class ShuttingDown(Exception):
 
     Deliberately not an MlbotError: the queue retries it instead of failing it.
     """
+
+
+class Transient(MlbotError):
+    """A dependency is unavailable for now (GitHub 5xx or rate limit, MLflow unreachable); later may work.
+
+    The queue retries a job that raised it with backoff, bounded in time, instead of failing it;
+    `dependency` names what was down ("GitHub", "MLflow"), `retry_after` how long it asked us to wait.
+    """
+
+    def __init__(self, message: str, *, dependency: str, retry_after: float | None = None,
+                 status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.dependency = dependency
+        self.retry_after = retry_after
+        self.status = status

@@ -6,6 +6,7 @@ ever see these. `bot.ports` re-exports them beside the Protocols.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -165,9 +166,49 @@ class LedgerEntry:
     note: str = ""  # e.g. what a forced promotion overrode
 
 
+Effect = Literal["deployment", "tag", "comment"]  # what a promotion does on GitHub after the registry moved
+
+
+@dataclass(frozen=True)
+class PromotionIntent:
+    """A promotion or rollback as journaled in the registry before anything moved (the recovery record).
+
+    `seq` is the ledger sequence number it takes. `effects` are the GitHub side effects the caller
+    still owes (name → done); `Tracker.mark_done` records each, and the intent is dropped once the
+    registry steps and every effect are done. `details` carries what the caller needs to redo them.
+    """
+
+    model: str
+    seq: int
+    action: LedgerAction
+    alias: str
+    version: str
+    previous: str | None
+    at: str
+    by: str
+    reason: str = ""
+    pr: int | None = None
+    sha: str | None = None
+    run_id: str | None = None
+    forced: bool = False
+    note: str = ""
+    registry_done: bool = False
+    effects: Mapping[str, bool] = field(default_factory=dict)
+    details: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def pending(self) -> list[str]:
+        """The GitHub side effects not done yet, in the order they are done."""
+        return [name for name, done in self.effects.items() if not done]
+
+
 @dataclass(frozen=True)
 class Promotion:
-    """What a promote or rollback did: `changed` is False when the version already was production."""
+    """What a promote or rollback did: `changed` is False when the version already was production.
+
+    `intent` is set when the caller asked for GitHub side effects: finish its `pending` ones (also
+    after `changed=False`, when a crashed earlier attempt moved the registry but did not announce it).
+    """
 
     model: str
     alias: str
@@ -175,6 +216,7 @@ class Promotion:
     previous: str | None
     changed: bool
     entry: LedgerEntry | None = None
+    intent: PromotionIntent | None = None
 
 
 # --- Tracking runs (MLflow) -------------------------------------------------------------------

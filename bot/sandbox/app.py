@@ -47,6 +47,10 @@ def create_app(github: SandboxGitHub) -> FastAPI:
                 if fault.latency_ms:
                     await asyncio.sleep(fault.latency_ms / 1000)
                 if fault.status is not None:
+                    if fault.after:  # GitHub did it; only the answer is lost
+                        done = await call_next(request)
+                        async for _ in done.body_iterator:  # type: ignore[attr-defined]
+                            pass
                     status, body, headers = fault.answer()
                     if fault.secondary_rate_limit:
                         headers.update(_rate_headers(remaining=4999))

@@ -1,4 +1,8 @@
-"""Fault injection: answer matching requests with an error (or a delay) a given number of times."""
+"""Fault injection: answer matching requests with an error (or a delay) a given number of times.
+
+`after: true` performs the request first and then answers the error: GitHub doing a write and the
+client losing its answer (a 502 from a proxy, a timeout), the case idempotent creates exist for.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ class Fault:
     secondary_rate_limit: bool = False
     latency_ms: int = 0
     message: str | None = None
+    after: bool = False  # do the write, then answer the error (the answer was lost)
     hits: int = 0
     _pattern: re.Pattern[str] = field(init=False, repr=False)
 
@@ -38,7 +43,7 @@ class Fault:
     def from_json(cls, data: dict[str, Any]) -> Fault:
         """Build a fault from the body of `POST /_sandbox/faults`."""
         allowed = {"method", "path_regex", "status", "times", "retry_after", "secondary_rate_limit",
-                   "latency_ms", "message"}
+                   "latency_ms", "message", "after"}
         unknown = set(data) - allowed
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")

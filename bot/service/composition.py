@@ -36,7 +36,8 @@ def open_queue(settings: Settings) -> DurableQueue:
     from bot.adapters.queue import open_queue as open_durable
 
     return open_durable(settings.queue_url, lease_seconds=settings.queue_lease_seconds,
-                        max_attempts=settings.queue_max_attempts, retry_delay=settings.queue_retry_delay)
+                        max_attempts=settings.queue_max_attempts, retry_delay=settings.queue_retry_delay,
+                        retry_for=settings.queue_retry_for, retry_max_delay=settings.queue_retry_max_delay)
 
 
 def explicit_login(settings: Settings) -> str | None:

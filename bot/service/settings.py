@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     queue_lease_seconds: float = 300.0  # a running job not finished by then is run again
     queue_max_attempts: int = 5  # then the delivery is dead-lettered
     queue_retry_delay: float = 2.0  # first retry after this, doubling each time
+    queue_retry_for: float = 3600.0  # seconds a job keeps retrying while GitHub or MLflow is down
+    queue_retry_max_delay: float = 300.0  # the longest wait between two of those retries
     bot_login: str = "mlbot[bot]"
     data_dir: Path = Path(".mlbot")
     mlflow_tracking_uri: str = Field(

@@ -22,7 +22,8 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "mlbot_deliveries_accepted": ("Deliveries stored durably.", ()),
     "mlbot_deliveries_ignored": ("Deliveries of events no handler wants.", ()),
     "mlbot_jobs": ("Jobs finished by this process's workers, by outcome.", ("outcome",)),
-    "mlbot_job_retries": ("Jobs put back to wait out a transient failure.", ()),
+    "mlbot_job_retries": ("Jobs put back to wait out GitHub or MLflow being unavailable.", ("dependency",)),
+    "mlbot_jobs_given_up": ("Jobs the queue gave up on (failed or dead), by event.", ("event",)),
     "mlbot_reconciled": ("Events the reconciler queued that no webhook brought.", ("kind",)),
 }
 HISTOGRAMS = {

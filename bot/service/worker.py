@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from bot.adapters.queue import Delivery, DurableQueue
+from bot.core.errors import MlbotError, Transient
 from bot.core.events import Event, parse_json
 from bot.handlers.routing import Router
-from bot.ports import Context
+from bot.ports import Context, PromotionIntent
 from bot.service.composition import ContextFactory
 from bot.service.telemetry import Telemetry
 
@@ -53,6 +55,40 @@ class DeliveryProcessor:
         with self._lock:
             ctx = self._context
         return sum(runner.stop_all() for runner in ctx.runners.values()) if ctx is not None else 0
+
+    def recover_registry(self) -> list[PromotionIntent]:
+        """At start: finish the promotions and rollbacks a crash interrupted; return the GitHub effects owed.
+
+        Best effort: MLflow being down now is not a reason not to start (the next move recovers too).
+        """
+        try:
+            tracker = self.context().tracker
+            owed = tracker.recover() if tracker is not None else []
+        except MlbotError as error:
+            log.warning("could not look for interrupted promotions: %s", error)
+            return []
+        for intent in owed:
+            log.warning("the %s of %s v%s (ledger #%d) still owes %s on GitHub", intent.action, intent.model,
+                        intent.version, intent.seq, ", ".join(intent.pending))
+        return owed
+
+    def on_retry(self, delivery: Delivery, error: Transient, at: float) -> None:
+        """The queue will run `delivery` again at `at`: GitHub or MLflow is down (`error.dependency`).
+
+        The place to update the delivery's checks ("GitHub unavailable, retrying at …"); best effort.
+        """
+        log.warning("delivery %s (%s) waits for %s until %s: %s", delivery.id, delivery.event, error.dependency,
+                    time.strftime("%H:%M:%S", time.localtime(at)), error)
+        if self.telemetry is not None:
+            self.telemetry.count("mlbot_job_retries_total", dependency=error.dependency)
+
+    def on_give_up(self, delivery: Delivery, error: BaseException) -> None:
+        """The queue gave up on `delivery` (called once): complete its checks, post one comment naming what
+        failed, the delivery id and `mlbot worker --requeue <id>`; best effort."""
+        log.error("delivery %s (%s) gave up: %s; re-queue it with `mlbot worker --requeue %s`", delivery.id,
+                  delivery.event, error, delivery.id)
+        if self.telemetry is not None:
+            self.telemetry.count("mlbot_jobs_given_up_total", event=delivery.event)
 
     def observe(self, outcome: str, delivery: Delivery, seconds: float) -> None:
         """Count a finished job in the telemetry."""

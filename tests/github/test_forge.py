@@ -8,7 +8,7 @@ import pytest
 
 from bot.adapters.github.auth import TokenCredentials
 from bot.adapters.github.client import GitHubForge
-from bot.core.errors import ForgeError
+from bot.core.errors import ForgeError, Transient
 from bot.ports import CheckOutput
 from bot.sandbox import SandboxServer
 from tests.github.conftest import BOT, FAST, REPO, inject
@@ -132,7 +132,8 @@ def test_deployment_and_status_despite_a_red_context(sandbox: SandboxServer, for
                                    environment_url="http://mlflow/models/churn/3", log_url="http://pr/1")
     [deployment] = sandbox.github.deployments(REPO)
     assert (deployment.id, deployment.sha, deployment.environment) == (deployment_id, sha, "production")
-    assert deployment.payload == {"model": "churn", "version": 3}
+    assert deployment.payload["model"] == "churn" and deployment.payload["version"] == 3
+    assert deployment.payload["mlbot_key"]  # names this create, so a lost answer is not created twice
     [status] = deployment.statuses
     assert (status.state, status.environment_url, status.log_url) == (
         "success", "http://mlflow/models/churn/3", "http://pr/1")
@@ -154,10 +155,10 @@ def test_annotated_tags_are_idempotent(sandbox: SandboxServer, forge: GitHubForg
 
 def test_a_permanent_502_gives_up_after_the_attempts(sandbox: SandboxServer, forge: GitHubForge) -> None:
     fault = inject(sandbox, method="GET", path_regex=r"^/repos/acme/churn$", status=502, times=1000)
-    with pytest.raises(ForgeError) as raised:
+    with pytest.raises(Transient) as raised:
         forge.default_branch(REPO)
     assert fault.hits == 4  # FAST.attempts
-    assert raised.value.status == 502
+    assert (raised.value.status, raised.value.dependency) == (502, "GitHub")
     assert raised.value.message == "GitHub answered 502 to GET /repos/acme/churn 4 times; giving up for now"
 
 
@@ -166,9 +167,10 @@ def test_a_rate_limit_longer_than_the_budget_fails_at_once(
 ) -> None:
     fault = inject(sandbox, method="GET", path_regex=r"/pulls/1$", status=403, secondary_rate_limit=True,
                    retry_after=3600, times=5)
-    with pytest.raises(ForgeError, match="would have to wait 3600 s") as raised:
+    with pytest.raises(Transient, match="would have to wait 3600 s") as raised:
         forge.get_pull(REPO, 1)
     assert fault.hits == 1 and raised.value.status == 403
+    assert raised.value.retry_after == 3600  # the queue waits that long before the job's next try
 
 
 def test_an_unreachable_github_gives_up_after_the_attempts() -> None:
@@ -176,7 +178,7 @@ def test_an_unreachable_github_gives_up_after_the_attempts() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     forge = GitHubForge(f"http://127.0.0.1:{port}", TokenCredentials("t"), bot_login=BOT, policy=FAST)
-    with pytest.raises(ForgeError) as raised:
+    with pytest.raises(Transient) as raised:
         forge.default_branch(REPO)
     assert raised.value.status is None
     assert raised.value.message == (

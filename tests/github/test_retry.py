@@ -9,7 +9,7 @@ import requests
 from github.GithubException import GithubException
 
 from bot.adapters.github.retry import RetryPolicy, call_with_retries
-from bot.core.errors import ForgeError
+from bot.core.errors import Transient
 
 NOW = 1_700_000_000.0
 
@@ -75,14 +75,14 @@ def test_refusals_are_not_retried(status: int) -> None:
     assert slept == []
 
 
-def test_a_permanent_502_ends_in_forge_error_after_the_attempts() -> None:
+def test_a_permanent_502_ends_in_a_transient_error_after_the_attempts() -> None:
     slept: list[float] = []
     calls: list[int] = []
 
     def always_502() -> str:
         calls.append(1)
         raise gh(502, "Bad Gateway")
-    with pytest.raises(ForgeError) as raised:
+    with pytest.raises(Transient) as raised:
         call_with_retries("PATCH /repos/o/r/issues/comments/5", always_502, policy(slept, attempts=3))
     assert len(calls) == 3
     assert raised.value.status == 502
@@ -95,7 +95,7 @@ def test_a_wait_beyond_the_budget_fails_at_once_instead_of_hanging() -> None:
     slept: list[float] = []
     reset = str(int(NOW) + 3600)
     error = gh(403, "API rate limit exceeded", x_ratelimit_remaining="0", x_ratelimit_reset=reset)
-    with pytest.raises(ForgeError) as raised:
+    with pytest.raises(Transient) as raised:
         call_with_retries("GET /x", failing([error]), policy(slept))
     assert slept == []
     assert raised.value.status == 403
@@ -107,6 +107,35 @@ def test_a_wait_beyond_the_budget_fails_at_once_instead_of_hanging() -> None:
 def test_the_total_wait_is_bounded_across_attempts() -> None:
     slept: list[float] = []
     errors = [gh(503, retry_after="12")] * 5
-    with pytest.raises(ForgeError):
+    with pytest.raises(Transient):
         call_with_retries("GET /x", failing(errors), policy(slept, attempts=10))
     assert slept == [12.0, 12.0]  # a third 12 s would pass the 30 s budget
+
+
+def test_after_a_5xx_a_create_first_looks_for_what_the_lost_attempt_made() -> None:
+    slept: list[float] = []
+    looked: list[int] = []
+
+    def find() -> str | None:
+        looked.append(1)
+        return "made by the first try"
+    assert call_with_retries("POST /x", failing([gh(502)], "a second one"), policy(slept), find) == (
+        "made by the first try")
+    assert looked == [1] and slept == []
+
+
+def test_a_rate_limit_is_not_a_lost_answer_so_nothing_is_looked_up() -> None:
+    slept: list[float] = []
+    looked: list[int] = []
+    error = gh(403, "You have exceeded a secondary rate limit", retry_after="1")
+    assert call_with_retries("POST /x", failing([error]), policy(slept),
+                             lambda: looked.append(1)) == "ok"  # type: ignore[func-returns-value]
+    assert looked == [] and slept == [1.0]
+
+
+def test_exhausted_retries_tell_the_queue_how_long_to_wait() -> None:
+    slept: list[float] = []
+    error = gh(403, "API rate limit exceeded", x_ratelimit_remaining="0", x_ratelimit_reset=str(int(NOW) + 600))
+    with pytest.raises(Transient) as raised:
+        call_with_retries("GET /x", failing([error]), policy(slept))
+    assert (raised.value.dependency, raised.value.retry_after) == ("GitHub", 601.0)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
+from bot.adapters.mlflow.lock import Holder
+
 from .conftest import Cli, Train
 
 MODEL = "breast-cancer"
@@ -179,4 +181,6 @@ def test_two_promotions_at_once_leave_a_consistent_registry(cli: Cli, train: Tra
     entries = json.loads(cli("history", *p, "--format", "json").out)["entries"]
     assert [(e["seq"], e["version"], e["previous"], e["run_id"]) for e in entries][1:] == [
         (2, "2", "1", candidates[winner])]
-    assert "mlbot.lock" not in client.get_registered_model(MODEL).tags
+    tags = client.get_registered_model(MODEL).tags
+    assert Holder.parse(tags["mlbot.lock"]).owner == ""  # released; the tag keeps the last fencing token
+    assert not [k for k in tags if k.startswith("mlbot.intent.")]  # both moves finished or were dropped

@@ -97,7 +97,7 @@ def test_two_workers_on_redis_process_a_burst_of_500_exactly_once(redis_url, tmp
     processed = lines(tmp_path / "processed")
     assert sorted(d for _, d in processed) == sorted(f"burst-{i}" for i in range(500))
     assert {pid for pid, _ in processed} == {p.pid for p in workers}  # both workers took a share
-    assert service.queue.counts() == {"queued": 0, "running": 0, "done": 500, "failed": 0, "dead": 0}
+    assert service.queue.counts() == {"queued": 0, "running": 0, "retrying": 0, "done": 500, "failed": 0, "dead": 0}
 
 
 def test_mlbot_serve_starts_answers_and_stops_on_sigterm(tmp_path):

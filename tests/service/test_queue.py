@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 
 from bot.adapters.queue import Delivery, open_queue
 from bot.core.errors import ForgeError
 from tests.service.conftest import MLBOT, wait_for
+
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
 @pytest.fixture
@@ -119,12 +122,22 @@ def test_worker_cli_lists_dead_letters(queue, queue_url):
     queue.max_attempts = 1
     queue.attach(lambda d: (_ for _ in ()).throw(ValueError("no such run")))
     assert queue.run_one("gone") == "dead"
-    env = {"MLBOT_QUEUE_URL": queue_url, "PATH": "/usr/bin:/bin"}
+    env = {"MLBOT_QUEUE_URL": queue_url, "PATH": "/usr/bin:/bin", "PYTHONPATH": ROOT}  # this checkout's bot
     done = subprocess.run([MLBOT, "worker", "--dead-letters"], env=env,
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "gone\tworkflow_run\tattempts=1\tValueError: no such run\n"
-    assert "1 dead letter(s)" in done.stderr
+    assert done.stdout == "gone\tdead\tworkflow_run\tattempts=1\tValueError: no such run\n"
+    assert "1 dead letter(s); put one back with `mlbot worker --requeue ID`" in done.stderr
+
+    again = subprocess.run([MLBOT, "worker", "--requeue", "gone"], env=env,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == "requeued gone; a running worker picks it up\n"
+    assert queue.state("gone")[0] == "queued"
+    unknown = subprocess.run([MLBOT, "worker", "--requeue", "gone"], env=env,
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert unknown.returncode == 2
+    assert "delivery gone is not a failed, dead or retrying delivery I can run again" in unknown.stderr
 
 
 def test_an_unknown_queue_url_is_a_usage_error():

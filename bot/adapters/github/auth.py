@@ -20,7 +20,7 @@ from github import Auth, GithubIntegration
 from github.GithubException import GithubException, UnknownObjectException
 
 from bot.adapters.github.retry import RetryPolicy, call_with_retries
-from bot.core.errors import ConfigError, ForgeError, Problem
+from bot.core.errors import ConfigError, ForgeError, Problem, Transient
 
 
 class Credentials(Protocol):
@@ -181,7 +181,7 @@ class AppCredentials:
         """Return `<app-slug>[bot]`, the login the App's comments carry, or None if unknown."""
         try:
             app = self._app_call("GET /app", self._integration.get_app)
-        except (ForgeError, UnknownObjectException):
+        except (ForgeError, Transient, UnknownObjectException):
             return None
         slug = getattr(app, "slug", None)
         return f"{slug}[bot]" if slug else None

@@ -2,7 +2,9 @@
 
 Only `bot.ports` dataclasses leave this module. Every call goes through `call_with_retries`
 (bounded backoff on 5xx and rate limits); PyGithub's own retry and request pacing are off, so no
-call can hang for a minute behind our back. Each thread gets its own PyGithub client per
+call can hang for a minute behind our back. Every create is idempotent: it hands `_call` a `find`
+that looks up what a lost attempt made (a 5xx or a dropped connection after GitHub acted), and
+that is reused instead of creating a second one. Each thread gets its own PyGithub client per
 identity (token, or App installation): requests sessions are not shared across threads, while
 installation tokens are (see `github_auth`).
 """
@@ -13,7 +15,7 @@ import base64
 import threading
 import urllib.parse
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, Literal, TypeVar, cast, get_args
+from typing import Literal, TypeVar, cast, get_args
 
 from github import Github
 from github.ContentFile import ContentFile
@@ -25,11 +27,14 @@ from bot.adapters.github.convert import (
     check_run,
     comment,
     first_line,
+    login_of,
     permission_from,
     pull_request,
     refusal,
     review,
 )
+from bot.adapters.github.once import Attempt, Plan, Unsure
+from bot.adapters.github.releases import Releases
 from bot.adapters.github.retry import RetryPolicy, call_with_retries
 from bot.core.errors import ForgeError
 from bot.core.types import COMMENT_LIMIT
@@ -42,7 +47,6 @@ from bot.ports import (
     CommitComparison,
     CommitStatus,
     CompareStatus,
-    DeploymentState,
     Permission,
     PullRequest,
     Reaction,
@@ -53,8 +57,9 @@ T = TypeVar("T")
 STATUSES: tuple[str, ...] = get_args(CompareStatus)
 
 
-class GitHubForge:
-    """`bot.ports.Forge` over the GitHub REST API (github.com, GHES or the sandbox)."""
+class GitHubForge(Releases):
+    """`bot.ports.Forge` over the GitHub REST API (github.com, GHES or the sandbox); deployments and tags
+    come from `Releases`."""
 
     def __init__(
         self,
@@ -76,6 +81,7 @@ class GitHubForge:
         self._login_lock = threading.Lock()  # separate: resolving the login makes a call
         self._local = threading.local()
         self._clients: list[Github] = []
+        self._unsure = Unsure()  # creates that gave up not knowing whether GitHub did them
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -92,12 +98,14 @@ class GitHubForge:
                 self._clients.append(clients[key])
         return clients[key]
 
-    def _call(self, repo: str, what: str, fn: Callable[[Github], T]) -> T:
+    def _call(self, repo: str, what: str, fn: Callable[[Github], T],
+              find: Callable[[Github], T | None] | None = None) -> T:
         key = self._credentials.key_for(repo)
         for fresh_token in (False, True):
             client = self._client(key)
+            recover = None if find is None else (lambda: find(client))  # noqa: B023
             try:
-                return call_with_retries(what, lambda: fn(client), self._policy)  # noqa: B023
+                return call_with_retries(what, lambda: fn(client), self._policy, recover)  # noqa: B023
             except GithubException as error:
                 if error.status == 401 and not fresh_token and not isinstance(self._credentials,
                                                                              TokenCredentials):
@@ -105,6 +113,12 @@ class GitHubForge:
                     continue
                 raise refusal(error, what) from None
         raise AssertionError("unreachable")
+
+    def _create(self, repo: str, what: str, natural: Hashable, build: Callable[[Attempt], Plan[T]], *,
+                look_first: bool = False) -> T:
+        """Create something once: every create goes through here (see `once.Unsure`)."""
+        return self._unsure.create(natural, build, lambda once, find: self._call(repo, what, once, find),
+                                   look_first=look_first)
 
     def close(self) -> None:
         """Close every HTTP connection this forge opened."""
@@ -187,10 +201,20 @@ class GitHubForge:
                           lambda gh: [comment(c) for c in gh.get_repo(repo).get_issue(number).get_comments()])
 
     def create_comment(self, repo: str, number: int, body: str) -> Comment:
-        """Post a new comment."""
+        """Post a new comment (once: a lost answer is matched to the bot's same comment posted just now)."""
         _check_length(body, repo, number)
-        return self._call(repo, f"POST /repos/{repo}/issues/{number}/comments",
-                          lambda gh: comment(gh.get_repo(repo).get_issue(number).create_comment(body)))
+
+        def build(attempt: Attempt) -> Plan[Comment]:
+            def find(gh: Github) -> Comment | None:
+                me = self.bot_login.lower()
+                for posted in reversed(list(gh.get_repo(repo).get_issue(number).get_comments())):
+                    if (posted.body == body and login_of(posted.user).lower() == me
+                            and posted.created_at.timestamp() >= attempt.since):
+                        return comment(posted)
+                return None
+            return lambda gh: comment(gh.get_repo(repo).get_issue(number).create_comment(body)), find
+        return self._create(repo, f"POST /repos/{repo}/issues/{number}/comments", ("comment", repo, number, body),
+                            build)
 
     def upsert_sticky_comment(self, repo: str, number: int, marker: str, body: str) -> Comment:
         """Edit the bot's own comment whose first line is `marker`, or create it."""
@@ -242,10 +266,20 @@ class GitHubForge:
     ) -> CheckRun:
         """Create a check run on `head_sha`; a conclusion implies status completed."""
         fields = check_fields(status=status, conclusion=conclusion, output=output, details_url=details_url)
-        if external_id is not None:
-            fields["external_id"] = external_id
-        return self._call(repo, f"POST /repos/{repo}/check-runs ({name})",
-                          lambda gh: check_run(gh.get_repo(repo).create_check_run(name, head_sha, **fields)))
+
+        def build(attempt: Attempt) -> Plan[CheckRun]:
+            # The external id names this create, so a lost answer is matched to the run it made.
+            tag = external_id or f"mlbot-{attempt.nonce}"
+
+            def find(gh: Github) -> CheckRun | None:
+                for found in gh.get_repo(repo).get_commit(head_sha).get_check_runs(check_name=name):
+                    if found.external_id == tag:
+                        return check_run(found)
+                return None
+            return (lambda gh: check_run(gh.get_repo(repo).create_check_run(name, head_sha, external_id=tag,
+                                                                            **fields)), find)
+        return self._create(repo, f"POST /repos/{repo}/check-runs ({name})",
+                            ("check", repo, head_sha, name, external_id), build)
 
     def update_check_run(
         self, repo: str, check_run_id: int, *, status: CheckStatus | None = None,
@@ -286,60 +320,6 @@ class GitHubForge:
         # throw=True: without it PyGithub turns a 422 (bad inputs, no dispatch trigger) into False.
         self._call(repo, what, lambda gh: gh.get_repo(repo).get_workflow(workflow).create_dispatch(
             ref, inputs=dict(inputs), throw=True))
-
-    def create_deployment(
-        self, repo: str, ref: str, environment: str, description: str, payload: Mapping[str, Any]
-    ) -> int:
-        """Create a deployment of `ref` and return its id."""
-        # required_contexts=[]: the model was gated already; GitHub would 409 on any red context.
-        return self._call(repo, f"POST /repos/{repo}/deployments ({environment})", lambda gh: int(
-            gh.get_repo(repo).create_deployment(
-                ref, environment=environment, description=description, payload=dict(payload),
-                required_contexts=[], auto_merge=False,
-                production_environment=environment == "production").id))
-
-    def create_deployment_status(
-        self, repo: str, deployment_id: int, state: DeploymentState, description: str,
-        environment_url: str | None = None, log_url: str | None = None,
-    ) -> None:
-        """Record a deployment's state."""
-        url = f"/repos/{repo}/deployments/{deployment_id}/statuses"
-        body = {"state": state, "description": description[:140]}  # GitHub caps descriptions at 140
-        body.update({k: v for k, v in (("environment_url", environment_url), ("log_url", log_url)) if v})
-        self._call(repo, f"POST {url}", lambda gh: gh.requester.requestJsonAndCheck("POST", url, input=body))
-
-    def create_tag(self, repo: str, tag: str, sha: str, message: str) -> None:
-        """Create an annotated tag object and its ref (idempotent when it already points at sha)."""
-        def tagged(gh: Github) -> None:
-            remote = gh.get_repo(repo)
-            target = _tag_target(remote, tag)
-            if target is None:
-                tag_object = remote.create_git_tag(tag, message, sha, "commit")
-                try:
-                    remote.create_git_ref(f"refs/tags/{tag}", tag_object.sha)
-                    return
-                except GithubException as error:
-                    if error.status != 422:  # 422: the ref appeared meanwhile; compare below
-                        raise
-                target = _tag_target(remote, tag)
-            if target != sha:
-                raise ForgeError(
-                    f"Tag {tag} already exists on {repo} and points at {str(target)[:12]}, not {sha[:12]}",
-                    status=422, hint="delete the stale tag or pick another version",
-                )
-        self._call(repo, f"creation of tag {tag} on {repo}", tagged)
-
-
-def _tag_target(remote: Any, tag: str) -> str | None:
-    """Return the commit sha a tag ref points at (through an annotated tag), None if absent."""
-    try:
-        ref = remote.get_git_ref(f"tags/{tag}")
-        kind, sha = ref.object.type, ref.object.sha
-    except UnknownObjectException:
-        return None
-    if kind == "tag":
-        return str(remote.get_git_tag(sha).object.sha)
-    return str(sha)
 
 
 def _check_length(body: str, repo: str, number: int) -> None:

@@ -3,7 +3,8 @@
 PyGithub's own retry (`GithubRetry`) is switched off on purpose: it waits 60 s on a secondary rate
 limit without `Retry-After` and its bounds are global to the urllib3 pool. Here every call gets
 at most `attempts` tries and at most `max_wait` seconds of sleeping, whatever GitHub asks for;
-when GitHub asks for more, we give up at once with a ForgeError that says when to try again.
+when GitHub asks for more, we give up at once with a `Transient` error that says when to try again
+(the queue then retries the whole job with its own, longer bounds).
 See https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api
 """
 
@@ -19,7 +20,7 @@ from typing import TypeVar
 import requests
 from github.GithubException import GithubException
 
-from bot.core.errors import ForgeError
+from bot.core.errors import Transient
 
 T = TypeVar("T")
 log = logging.getLogger("mlbot.github")
@@ -93,11 +94,15 @@ def _times(n: int) -> str:
     return ORDINALS.get(n, f"{n} times")
 
 
-def call_with_retries(what: str, fn: Callable[[], T], policy: RetryPolicy) -> T:
+def call_with_retries(what: str, fn: Callable[[], T], policy: RetryPolicy,
+                      recover: Callable[[], T | None] | None = None) -> T:
     """Run `fn`, retrying transient GitHub failures within the policy's bounds.
 
     Errors that retrying cannot fix (4xx other than rate limits) are re-raised unchanged so the
-    caller can translate them; exhausted retries become a ForgeError naming `what`.
+    caller can translate them; exhausted retries become a `Transient` naming `what`, so the queue
+    retries the whole job later. `recover` makes a create idempotent: after a failure GitHub may
+    have acted on (5xx, a lost connection) and before trying again, it looks for what the lost
+    attempt made; what it finds is returned instead of creating a second one.
     """
     waited = 0.0
     attempt = 0
@@ -111,18 +116,44 @@ def call_with_retries(what: str, fn: Callable[[], T], policy: RetryPolicy) -> T:
                 raise
             status: int | None = error.status
             failed = f"GitHub answered {error.status} to {what}"
+            maybe_done = error.status >= 500
         except (requests.ConnectionError, requests.Timeout) as error:
-            wait, status = policy.backoff(attempt), None
+            wait, status, maybe_done = policy.backoff(attempt), None, True
             failed = f"GitHub did not answer {what} ({type(error).__name__})"
+        if maybe_done and recover is not None:
+            found = _recovered(what, failed, recover)
+            if found is not None:
+                return found
+        lost = LostAnswer if maybe_done and recover is not None else Transient
         if attempt >= policy.attempts:
-            raise ForgeError(f"{failed} {_times(attempt)}; giving up for now", status=status,
-                             hint="the job will be retried later; check githubstatus.com if it persists")
+            raise lost(f"{failed} {_times(attempt)}; giving up for now", dependency="GitHub",
+                       retry_after=wait, status=status,
+                       hint="I will retry the job later; check githubstatus.com if it persists")
         if waited + wait > policy.max_wait:
-            raise ForgeError(
+            raise lost(
                 f"{failed}; the next try would have to wait {wait:.0f} s, past the "
                 f"{policy.max_wait:.0f} s allowed per call, so I am giving up for now",
-                status=status, hint="the job will be retried later, once the rate limit resets",
+                dependency="GitHub", retry_after=wait, status=status,
+                hint="I will retry the job later, once the rate limit resets",
             )
         log.warning("%s; retrying in %.2f s (attempt %d of %d)", failed, wait, attempt, policy.attempts)
         policy.sleep(wait)
         waited += wait
+
+
+class LostAnswer(Transient):
+    """A create gave up after GitHub may have done it: the next try of the same create must look first."""
+
+
+def _recovered(what: str, failed: str, recover: Callable[[], T | None]) -> T | None:
+    """What a lost attempt of `what` made, or None; when looking fails too, creating again could
+    duplicate it, so give up for now (`LostAnswer`) and let the job's next try look again."""
+    try:
+        found = recover()
+    except (GithubException, requests.RequestException) as error:
+        raise LostAnswer(f"{failed}, and I could not look whether it was done ({error}); giving up for now",
+                         dependency="GitHub", status=getattr(error, "status", None),
+                         hint="I will retry the job later and look again before creating anything") from None
+    if found is not None:
+        log.warning("%s lost its answer but GitHub had done it; reusing the result", what)
+    return found

@@ -2,7 +2,8 @@
 
 `runs` (tracking: log and read training runs), `probe` (the run-cache lookup without importing
 mlflow), `registry` (register, promote, rollback, ledger). This module holds what they share:
-connecting, and turning MLflow's failures into one-sentence `TrackerError`s.
+connecting, and turning MLflow's failures into one-sentence errors: `Transient` when MLflow (or
+its database) cannot be reached — the queue retries the job later — and `TrackerError` otherwise.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bot.core.errors import MlbotError, TrackerError
+from bot.core.errors import MlbotError, TrackerError, Transient
 
 HEALTH_TIMEOUT_S = 5.0
 UNREACHABLE_HINT = "start the MLflow tracking server, or set MLFLOW_TRACKING_URI to a reachable store"
@@ -34,8 +35,8 @@ def ping(tracking_uri: str, timeout: float = HEALTH_TIMEOUT_S) -> None:
             response.read(64)
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
-        raise TrackerError(f"MLflow at {tracking_uri} is unreachable ({reason})",
-                           hint=UNREACHABLE_HINT) from None
+        raise Transient(f"MLflow at {tracking_uri} is unreachable ({reason})", dependency="MLflow",
+                        hint=UNREACHABLE_HINT) from None
 
 
 def connect(tracking_uri: str) -> Any:
@@ -61,10 +62,36 @@ def tracker_errors(tracking_uri: str, action: str) -> Iterator[None]:
         if not _is_tracker_failure(error):
             raise
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
-        raise TrackerError(f"MLflow at {tracking_uri} failed to {action}: {first_line}",
-                           hint=UNREACHABLE_HINT) from error
+        message = f"MLflow at {tracking_uri} failed to {action}: {first_line}"
+        if is_unavailable(error):
+            raise Transient(message, dependency="MLflow", hint=UNREACHABLE_HINT) from error
+        raise TrackerError(message, hint=UNREACHABLE_HINT) from error
 
 
 def _is_tracker_failure(error: Exception) -> bool:
     names = {cls.__module__.split(".")[0] for cls in type(error).__mro__}
     return bool(names & {"mlflow", "sqlalchemy", "requests", "urllib3"}) or isinstance(error, OSError)
+
+
+# MLflow's REST client reports a server it could not reach, or a 5xx, as an MlflowException with
+# one of these codes or this wording; SQL stores report a database that is down or locked as
+# SQLAlchemy's OperationalError.
+_UNAVAILABLE_CODES = {"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"}  # not INTERNAL_ERROR: the default
+_UNAVAILABLE_TYPES = {"ConnectionError", "Timeout", "OperationalError", "MaxRetryError", "NewConnectionError",
+                      "DisconnectionError", "TimeoutError", "ConnectTimeout", "ReadTimeout"}
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` means MLflow could not be reached or answered 5xx (retrying later may work)."""
+    if isinstance(error, (ConnectionError, TimeoutError)):
+        return True
+    if {cls.__name__ for cls in type(error).__mro__} & _UNAVAILABLE_TYPES:
+        return True
+    if getattr(error, "error_code", None) in _UNAVAILABLE_CODES:
+        return True
+    text = str(error)
+    if "API request to" in text and any(w in text for w in ("failed with exception", "Max retries exceeded",
+                                                             "failed with error code 5")):
+        return True
+    cause = error.__cause__ or error.__context__
+    return cause is not None and cause is not error and is_unavailable(cause)

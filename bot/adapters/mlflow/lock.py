@@ -1,10 +1,17 @@
-"""Serialize promotions and rollbacks of one model, across processes sharing one MLflow backend.
+"""Serialize promotions and rollbacks of one model: a lease that expires, fenced by a token.
 
 MLflow has no compare-and-set, so the backend lock follows Fischer's mutual exclusion: read the
-registered-model tag `mlbot.lock`; when it is free (or expired) write our owner and expiry, wait
-`settle` seconds (much longer than one tag write takes), read it back, and enter only if our write
-survived. Two writers that both saw the lock free cannot both read their own owner back, as long
-as a tag write completes within `settle`. A crashed holder blocks others for at most `ttl`.
+registered-model tag `mlbot.lock`; when it is free write our owner, lease expiry and a fencing
+token one above the last, wait `settle` seconds (much longer than one tag write takes), read it
+back, and enter only if our write survived. Two writers that both saw the lock free cannot both
+read their own owner back, as long as a tag write completes within `settle`.
+
+The lock is a lease: a holder that crashed blocks others for at most `ttl` seconds — and not at
+all when it ran on this machine and its process is gone. The holder renews the lease as it works
+(`check`), and `check` runs before every registry write: once the lease expired, or a newer
+holder (a higher token) took the lock, the old holder's next write is refused (`LeaseLost`), so
+it cannot move the registry under the new holder. Releasing keeps the tag, with no owner, so
+the next token is still one above the last.
 
 A local `flock` on a file keyed by tracking URI and model queues processes of one machine
 cheaply before they touch the backend.
@@ -26,15 +33,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from bot.core.errors import PromotionRefused
+from bot.adapters.process import dead_here, here
+from bot.core.errors import Transient
 
 LOCK_TAG = "mlbot.lock"
+BUSY_HINT = "wait for that promotion or rollback to finish and run the command again"
+
+
+class LeaseLost(Transient):
+    """This holder's lease expired or a newer holder took the lock: it must not write any more."""
 
 
 @dataclass(frozen=True)
 class Holder:
-    owner: str
+    owner: str  # "" once released
     expires: float
+    token: int = 0
+    place: str = ""
 
     @classmethod
     def parse(cls, text: str | None) -> Holder | None:
@@ -43,17 +58,29 @@ class Holder:
             return None
         try:
             data = json.loads(text)
-            return cls(owner=str(data["owner"]), expires=float(data["expires"]))
+            return cls(owner=str(data["owner"]), expires=float(data["expires"]), token=int(data.get("token", 0)),
+                       place=str(data.get("place", "")))
         except (ValueError, KeyError, TypeError):
             return None
 
     def dump(self) -> str:
-        return json.dumps({"owner": self.owner, "expires": self.expires})
+        return json.dumps({"owner": self.owner, "expires": self.expires, "token": self.token, "place": self.place})
+
+    def gone(self, now: float) -> bool:
+        """Whether nobody holds the lock: released, expired, or held by a process of this machine that died."""
+        if not self.owner or self.expires <= now:
+            return True
+        pid = self.owner.split(":")[1] if self.owner.count(":") >= 2 else ""
+        return pid.isdigit() and dead_here(self.place, int(pid))
 
 
 def new_owner() -> str:
     """A lock owner id that names the host and process, for whoever has to debug a stuck lock."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _busy(message: str, retry_after: float | None) -> Transient:
+    return Transient(message, dependency="MLflow", retry_after=retry_after, hint=BUSY_HINT)
 
 
 class LocalLock:
@@ -77,10 +104,8 @@ class LocalLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     handle.close()
-                    raise PromotionRefused(
-                        f"another promotion or rollback of {what} on this machine is still running",
-                        hint="wait for it to finish and run the command again",
-                    ) from None
+                    raise _busy(f"another promotion or rollback of {what} on this machine is still running",
+                                None) from None
                 self._sleep(0.02)
 
     def release(self) -> None:
@@ -91,7 +116,7 @@ class LocalLock:
 
 
 class ModelLock:
-    """Hold the per-model lock for the duration of a `with` block."""
+    """Hold the per-model lease for the duration of a `with` block; `check()` before each write."""
 
     def __init__(
         self,
@@ -99,7 +124,7 @@ class ModelLock:
         model: str,
         *,
         owner: str | None = None,
-        ttl: float = 120.0,
+        ttl: float = 30.0,
         wait: float = 60.0,
         settle: float = 0.25,
         local_dir: Path | None = None,
@@ -111,6 +136,7 @@ class ModelLock:
         self.model = model
         self.owner = owner or new_owner()
         self.ttl, self.wait, self.settle = ttl, wait, settle
+        self.token = 0  # the fencing token of our lease, once held
         self._clock, self._sleep = clock, sleep
         self._local: LocalLock | None = None
         if local_dir is not None:
@@ -121,8 +147,7 @@ class ModelLock:
         tags: dict[str, str] = self.client.get_registered_model(self.model).tags or {}
         return Holder.parse(tags.get(LOCK_TAG))
 
-    def _write(self) -> bool:
-        holder = Holder(self.owner, self._clock() + self.ttl)
+    def _write(self, holder: Holder) -> bool:
         try:
             self.client.set_registered_model_tag(self.model, LOCK_TAG, holder.dump())
         except Exception:
@@ -132,7 +157,7 @@ class ModelLock:
         return True
 
     def acquire(self) -> None:
-        """Wait (bounded) until this owner holds the lock; refuse when another keeps it."""
+        """Wait (bounded) until this owner holds the lease; refuse when another keeps it."""
         if self._local is not None:
             self._local.acquire(self.model)
         try:
@@ -146,27 +171,44 @@ class ModelLock:
         deadline = self._clock() + self.wait
         while True:
             holder = self._read()
-            free = holder is None or holder.expires <= self._clock() or holder.owner == self.owner
-            if free and self._write():
-                self._sleep(self.settle)
-                holder = self._read()
-                if holder is not None and holder.owner == self.owner:
-                    return
+            if holder is None or holder.gone(self._clock()) or holder.owner == self.owner:
+                mine = Holder(self.owner, self._clock() + self.ttl, (holder.token if holder else 0) + 1, here())
+                if self._write(mine):
+                    self._sleep(self.settle)
+                    holder = self._read()
+                    if holder is not None and (holder.owner, holder.token) == (self.owner, mine.token):
+                        self.token = mine.token
+                        return
             if self._clock() >= deadline:
-                who = holder.owner if holder else "another process"
-                raise PromotionRefused(
-                    f"the registry lock of {self.model} is held by {who}",
-                    hint="wait for that promotion or rollback to finish and run the command again",
-                )
+                who = holder.owner if holder and holder.owner else "another process"
+                left = max(0.0, holder.expires - self._clock()) if holder else None
+                raise _busy(f"the registry lock of {self.model} is held by {who}", left)
             # Jitter keeps two waiters from retrying in lock-step.
             self._sleep(self.settle * (0.5 + random.random()))
 
+    def check(self) -> None:
+        """Refuse to go on unless we still hold the lease (same owner and token); renew it when half used.
+
+        Called before every registry write under the lock: the fence that keeps a holder whose lease
+        expired from writing after a newer holder took over.
+        """
+        holder = self._read()
+        now = self._clock()
+        if holder is None or (holder.owner, holder.token) != (self.owner, self.token) or holder.expires <= now:
+            newer = f" (now held by {holder.owner}, token {holder.token})" if holder and holder.owner else ""
+            raise LeaseLost(f"my lease on the registry lock of {self.model} (token {self.token}) expired before "
+                            f"I finished{newer}; I stopped writing", dependency="MLflow",
+                            hint="the next promotion or rollback of this model completes what was started")
+        # Renew only well before expiry: a lease that ran out may be taken over at any moment.
+        if holder.expires - now < self.ttl / 2 and holder.expires - now > 4 * self.settle:
+            self._write(Holder(self.owner, now + self.ttl, self.token, holder.place))
+
     def release(self) -> None:
-        """Drop the lock if we still hold it (an expired lock may have passed to someone else)."""
+        """Drop the lease if we still hold it; the token stays in the tag for the next holder."""
         try:
             holder = self._read()
-            if holder is not None and holder.owner == self.owner:
-                self.client.delete_registered_model_tag(self.model, LOCK_TAG)
+            if holder is not None and (holder.owner, holder.token) == (self.owner, self.token):
+                self._write(Holder("", 0.0, self.token, ""))
         finally:
             if self._local is not None:
                 self._local.release()

@@ -1,15 +1,21 @@
 """The MLflow model registry: promote (register, stale check, move alias), rollback, history.
 
-Aliases only (stages are deprecated). Every move happens under the model's `ModelLock` and is
-recorded twice: on the versions' tags (`mlbot.status`, `mlbot.promoted_at`, ...) for people
-browsing MLflow, and in the append-only ledger (`ledger.py`) that `mlbot history` reads.
-`previous-production` always names where a plain rollback would go.
+Aliases only (stages are deprecated). Every move happens under the model's `ModelLock` (a fenced
+lease: `lock.check()` runs before each write) and is recorded twice: on the versions' tags
+(`mlbot.status`, `mlbot.promoted_at`, ...) for people browsing MLflow, and in the append-only
+ledger (`ledger.py`) that `mlbot history` reads. `previous-production` always names where a plain
+rollback would go.
+
+A move is journaled first (`journal.py`: what, by whom, which ledger number, which GitHub side
+effects are owed), then done in idempotent steps: alias, version tags, ledger entry, previous-
+production. A process killed between two steps leaves the intent behind; the next move of the
+model, or `recover`, completes it when the alias moved and drops it when it did not, so the
+alias, previous-production, version tags and ledger always end up agreeing.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,12 +24,13 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from bot.core.errors import NotFound, PromotionRefused, StaleBaseline, UsageError
-from bot.ports import LedgerEntry, ModelVersionRef, Promotion
+from bot.ports import Effect, LedgerEntry, ModelVersionRef, Promotion, PromotionIntent
 
-from . import ledger
+from . import journal, ledger
 from .lock import ModelLock
+from .moves import PREVIOUS_ALIAS, Moves, StepHook
 
-PREVIOUS_ALIAS = "previous-production"
+__all__ = ["PREVIOUS_ALIAS", "Registry", "normalize_version"]
 
 
 def _missing(error: MlflowException) -> bool:
@@ -57,14 +64,16 @@ class Registry:
         lock_dir: Path | None = None,
         lock_wait: float = 60.0,
         lock_settle: float = 0.25,
+        lock_ttl: float = 30.0,
         clock: Callable[[], str] = _now,
+        step_hook: StepHook | None = None,
     ) -> None:
         self.client = client
         self.tracking_uri = tracking_uri
         self.lock_dir = lock_dir
-        self.lock_wait = lock_wait
-        self.lock_settle = lock_settle
+        self.lock_wait, self.lock_settle, self.lock_ttl = lock_wait, lock_settle, lock_ttl
         self.clock = clock
+        self.moves = Moves(client, step_hook)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -115,7 +124,7 @@ class Registry:
     # --- writing ---------------------------------------------------------------------------
 
     def _lock(self, model: str) -> ModelLock:
-        return ModelLock(self.client, model, wait=self.lock_wait, settle=self.lock_settle,
+        return ModelLock(self.client, model, wait=self.lock_wait, settle=self.lock_settle, ttl=self.lock_ttl,
                          local_dir=self.lock_dir, tracking_uri=self.tracking_uri)
 
     def _run_tags(self, run_id: str) -> dict[str, str]:
@@ -159,23 +168,6 @@ class Registry:
         )
         return str(created.version)
 
-    def _tag(self, model: str, version: str, values: dict[str, str]) -> None:
-        for key, value in values.items():
-            self.client.set_model_version_tag(model, version, key, value)
-
-    def _append(self, model: str, entry: LedgerEntry) -> LedgerEntry:
-        registered = self._model(model)
-        numbered = ledger.next_entry(ledger.read(model, registered.tags or {}), entry)
-        self.client.set_registered_model_tag(model, ledger.tag_key(numbered.seq), ledger.encode(numbered))
-        return numbered
-
-    def _set_previous(self, model: str, version: str | None) -> None:
-        if version is not None:
-            self.client.set_registered_model_alias(model, PREVIOUS_ALIAS, version)
-            return
-        with contextlib.suppress(MlflowException):  # there may be no previous-production to drop
-            self.client.delete_registered_model_alias(model, PREVIOUS_ALIAS)
-
     def promote(
         self,
         model: str,
@@ -187,6 +179,8 @@ class Registry:
         force: bool = False,
         pr: int | None = None,
         note: str = "",
+        effects: tuple[Effect, ...] = (),
+        details: Mapping[str, str] | None = None,
     ) -> Promotion:
         """Register the run's model (idempotently) and move `alias` to it, unless the baseline is stale.
 
@@ -199,13 +193,16 @@ class Registry:
         baseline = tags.get("mlbot.baseline_version") or None
         pr = pr if pr is not None else (int(tags["mlbot.pr"]) if tags.get("mlbot.pr", "").isdigit() else None)
         self._ensure_model(model)
-        with self._lock(model):
+        with self._lock(model) as lock:
+            self.moves.recover(model, lock)
             registered = self._model(model)
             current = (registered.aliases or {}).get(alias)
             current = None if current is None else str(current)
             existing = self._find_version(model, run_id, tags)
             if existing is not None and existing == current:
-                return Promotion(model, alias, existing, current, changed=False)
+                owed = [i for i in journal.read(model, registered.tags or {})
+                        if i.action == "promote" and i.version == existing]
+                return Promotion(model, alias, existing, current, changed=False, intent=owed[-1] if owed else None)
             notes = [note] if note else []
             if current != baseline:
                 moved = (f"production moved from {_label(baseline)} to {_label(current)} "
@@ -213,29 +210,19 @@ class Registry:
                 if not force:
                     raise StaleBaseline(moved)
                 notes.append(f"{moved}; promoted anyway with --force")
+            lock.check()
             version = existing or self._register(model, run_id, tags)
-            at = self.clock()
-            values = {"mlbot.status": "production", "mlbot.promoted_at": at, "mlbot.promoted_by": by,
-                      "mlbot.reason": reason, "mlbot.forced": str(force).lower()}
-            for key, value in (("mlbot.sha", tags.get("mlbot.sha")), ("mlbot.pr", pr),
-                               ("mlbot.replaced", current)):
-                if value not in (None, ""):
-                    values[key] = str(value)
-            self._tag(model, version, values)
-            self.client.set_registered_model_alias(model, alias, version)
-            if current is not None:
-                self._tag(model, current, {"mlbot.status": "replaced", "mlbot.replaced_by": version,
-                                           "mlbot.replaced_at": at})
-            self._set_previous(model, current)
-            entry = self._append(model, LedgerEntry(
-                seq=0, action="promote", model=model, version=version, previous=current, at=at, by=by,
-                reason=reason, sha=tags.get("mlbot.sha"), pr=pr, run_id=run_id, forced=force, note="; ".join(notes),
-            ))
-            return Promotion(model, alias, version, current, changed=True, entry=entry)
+            self.moves.step("register")
+            intent = PromotionIntent(
+                model=model, seq=self.moves.next_seq(model), action="promote", alias=alias, version=version,
+                previous=current, at=self.clock(), by=by, reason=reason, pr=pr, sha=tags.get("mlbot.sha"),
+                run_id=run_id, forced=force, note="; ".join(notes), effects=dict.fromkeys(effects, False),
+                details=dict(details or {}))
+            return self.moves.move(lock, intent)
 
     def rollback(
         self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production",
-        pr: int | None = None,
+        pr: int | None = None, effects: tuple[Effect, ...] = (), details: Mapping[str, str] | None = None,
     ) -> Promotion:
         """Move `alias` back to the previously promoted version, or to `to` if it was promoted before."""
         if not reason.strip():
@@ -243,7 +230,8 @@ class Registry:
         if self._model(model) is None:
             raise NotFound(f"there is no registered model named {model}",
                            hint="check the model name in mlbot.yaml")
-        with self._lock(model):
+        with self._lock(model) as lock:
+            self.moves.recover(model, lock)
             registered = self._model(model)
             current = (registered.aliases or {}).get(alias)
             if current is None:
@@ -252,20 +240,30 @@ class Registry:
             current = str(current)
             entries = ledger.read(model, registered.tags or {})
             target = self._rollback_target(model, registered, entries, current, to)
-            at = self.clock()
-            self.version(model, target)  # refuse cleanly if the version was deleted
-            self.client.set_registered_model_alias(model, alias, target)
-            self._tag(model, current, {"mlbot.status": "rolled-back", "mlbot.rolled_back_at": at,
-                                       "mlbot.rolled_back_by": by, "mlbot.rollback_reason": reason})
-            self._tag(model, target, {"mlbot.status": "production"})
-            target_ref = self.version(model, target)
-            entry = self._append(model, LedgerEntry(
-                seq=0, action="rollback", model=model, version=target, previous=current, at=at, by=by,
-                reason=reason, sha=target_ref.sha, run_id=target_ref.run_id, pr=pr,
-            ))
-            stack = ledger.production_stack([*entries, entry])
-            self._set_previous(model, stack[-2] if len(stack) >= 2 else None)
-            return Promotion(model, alias, target, current, changed=True, entry=entry)
+            target_ref = self.version(model, target)  # refuse cleanly if the version was deleted
+            intent = PromotionIntent(
+                model=model, seq=self.moves.next_seq(model), action="rollback", alias=alias, version=target,
+                previous=current, at=self.clock(), by=by, reason=reason, pr=pr, sha=target_ref.sha,
+                run_id=target_ref.run_id, effects=dict.fromkeys(effects, False), details=dict(details or {}))
+            return self.moves.move(lock, intent)
+
+    def recover(self, model: str) -> list[PromotionIntent]:
+        """Complete interrupted moves of `model` (under its lock); the intents whose GitHub effects are owed."""
+        registered = self._model(model)
+        intents = journal.read(model, registered.tags or {}) if registered is not None else []
+        if all(i.registry_done for i in intents):  # nothing to repair: no lock needed
+            return [i for i in intents if i.pending]
+        with self._lock(model) as lock:
+            return self.moves.recover(model, lock)
+
+    def models_with_intents(self) -> list[str]:
+        """The registered models that have a journaled intent."""
+        return [str(m.name) for m in self.client.search_registered_models(max_results=1000)
+                if any(name.startswith(journal.PREFIX) for name in (m.tags or {}))]
+
+    def mark_done(self, model: str, seq: int, effect: Effect) -> None:
+        """Record that GitHub side effect `effect` of intent `seq` is done."""
+        self.moves.mark_done(model, seq, effect)
 
     def _rollback_target(
         self, model: str, registered: Any, entries: list[LedgerEntry], current: str, to: str | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +10,7 @@ from bot.adapters.mlflow import tracker_errors
 from bot.adapters.mlflow.runs import RunStore
 from bot.core.errors import NotFound
 from bot.core.judge.table import PredictionTable
-from bot.ports import LedgerEntry, ModelVersionRef, Promotion, RunRecord
+from bot.ports import Effect, LedgerEntry, ModelVersionRef, Promotion, PromotionIntent, RunRecord
 
 if TYPE_CHECKING:
     from bot.adapters.mlflow.registry import Registry
@@ -71,18 +72,30 @@ class MlflowTracker:
 
     def promote(
         self, model: str, run_id: str, *, by: str, alias: str = "production", reason: str = "",
-        force: bool = False, pr: int | None = None, note: str = "",
+        force: bool = False, pr: int | None = None, note: str = "", effects: tuple[Effect, ...] = (),
+        details: Mapping[str, str] | None = None,
     ) -> Promotion:
         with tracker_errors(self.tracking_uri, f"promote run {run_id} of {model}"):
             return self.registry.promote(model, run_id, by=by, alias=alias, reason=reason, force=force, pr=pr,
-                                         note=note)
+                                         note=note, effects=effects, details=details)
 
     def rollback(
         self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production",
-        pr: int | None = None,
+        pr: int | None = None, effects: tuple[Effect, ...] = (), details: Mapping[str, str] | None = None,
     ) -> Promotion:
         with tracker_errors(self.tracking_uri, f"roll back {model}"):
-            return self.registry.rollback(model, by=by, reason=reason, to=to, alias=alias, pr=pr)
+            return self.registry.rollback(model, by=by, reason=reason, to=to, alias=alias, pr=pr, effects=effects,
+                                          details=details)
+
+    def recover(self, model: str | None = None) -> list[PromotionIntent]:
+        """Finish interrupted moves of `model` (of every model when None); the intents with GitHub effects owed."""
+        with tracker_errors(self.tracking_uri, f"recover interrupted promotions of {model or 'any model'}"):
+            models = [model] if model is not None else self.registry.models_with_intents()
+            return [intent for name in models for intent in self.registry.recover(name)]
+
+    def mark_done(self, model: str, seq: int, effect: Effect) -> None:
+        with tracker_errors(self.tracking_uri, f"record that the {effect} of {model} #{seq} is done"):
+            self.registry.mark_done(model, seq, effect)
 
     def history(self, model: str) -> list[LedgerEntry]:
         with tracker_errors(self.tracking_uri, f"read the ledger of {model}"):

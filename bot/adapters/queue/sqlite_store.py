@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.adapters.queue.model import STATES, DeadLetter, Delivery, State
+from bot.adapters.queue.model import STATES, DeadLetter, Delivery, State, Status
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS mlbot_deliveries (
@@ -21,7 +21,10 @@ CREATE TABLE IF NOT EXISTS mlbot_deliveries (
   due REAL NOT NULL,
   error TEXT NOT NULL DEFAULT '',
   received REAL NOT NULL,
-  updated REAL NOT NULL
+  updated REAL NOT NULL,
+  retries INTEGER NOT NULL DEFAULT 0,
+  retry_since REAL NOT NULL DEFAULT 0,
+  holder TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS mlbot_deliveries_due ON mlbot_deliveries(state, due);
 """
@@ -46,6 +49,11 @@ class SqliteDeliveries:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(mlbot_deliveries)")}
+        added = (("retries", "INTEGER", "0"), ("retry_since", "REAL", "0"), ("holder", "TEXT", "''"))
+        for column, kind, default in added:  # a queue file made before these existed
+            if column not in columns:
+                db.execute(f"ALTER TABLE mlbot_deliveries ADD COLUMN {column} {kind} NOT NULL DEFAULT {default}")
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -108,30 +116,68 @@ class SqliteDeliveries:
         inserted = {d.id for d in new}
         return [d.id in inserted and fresh[d.id] is d for d in deliveries]
 
-    def claim(self, delivery_id: str, now: float, lease_until: float) -> Delivery | None:
-        """Mark the delivery running unless it is done, dead or held by a live lease."""
+    def claim(self, delivery_id: str, now: float, lease_until: float, holder: str = "") -> Delivery | None:
+        """Mark the delivery running (by `holder`) unless it is done, dead or held by a live lease."""
         with self._tx() as db:
             row = db.execute(
-                "UPDATE mlbot_deliveries SET state='running', attempts=attempts+1, lease=?, due=?,"
-                " updated=? WHERE id=? AND (state='queued' OR (state='running' AND lease<?))"
-                " RETURNING event, body, received, attempts",
-                (lease_until, lease_until, now, delivery_id, now),
+                "UPDATE mlbot_deliveries SET state='running', attempts=attempts+1, lease=?, due=?, holder=?,"
+                " updated=? WHERE id=? AND (state IN ('queued', 'retrying') OR (state='running' AND lease<?))"
+                " RETURNING event, body, received, attempts, retries, retry_since",
+                (lease_until, lease_until, holder, now, delivery_id, now),
             ).fetchone()
         if row is None:
             return None
-        return Delivery(delivery_id, row[0], bytes(row[1]), row[2], row[3])
+        return Delivery(delivery_id, row[0], bytes(row[1]), row[2], row[3], row[4], row[5])
 
     def settle(self, delivery_id: str, attempt: int, state: State, error: str, now: float,
                due: float) -> bool:
         """Move a running delivery still held by `attempt` to `state`."""
         with self._tx() as db:
             return db.execute(
-                # A finished delivery keeps its id (dedupe) and outcome, not its 25 KB body.
+                # A done delivery keeps its id (dedupe) and outcome, not its 25 KB body; a failed one
+                # keeps its body so `mlbot worker --requeue` can run it again.
                 "UPDATE mlbot_deliveries SET state=?, error=?, updated=?, due=?, lease=0,"
-                " body=CASE WHEN ? IN ('done', 'failed') THEN X'' ELSE body END"
+                " body=CASE WHEN ?='done' THEN X'' ELSE body END,"
+                " retries=retries+(?='retrying'),"
+                " retry_since=CASE WHEN ?='retrying' AND retry_since=0 THEN ? ELSE retry_since END"
                 " WHERE id=? AND state='running' AND attempts=?",
-                (state, error, now, due, state, delivery_id, attempt),
+                (state, error, now, due, state, state, state, now, delivery_id, attempt),
             ).rowcount == 1
+
+    def running(self, holder_prefix: str) -> list[tuple[str, int, str]]:
+        """(id, attempt, holder) of the running deliveries whose holder starts with `holder_prefix`."""
+        rows = self._db().execute(
+            "SELECT id, attempts, holder FROM mlbot_deliveries WHERE state='running' AND substr(holder, 1, ?)=?",
+            (len(holder_prefix), holder_prefix)).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def expire(self, delivery_id: str, attempt: int, now: float) -> bool:
+        """End the lease of a running delivery still held by `attempt` (its holder died): claimable now."""
+        with self._tx() as db:
+            return db.execute("UPDATE mlbot_deliveries SET lease=0, due=? WHERE id=? AND state='running'"
+                              " AND attempts=?", (now, delivery_id, attempt)).rowcount == 1
+
+    def requeue(self, delivery_id: str, now: float) -> bool:
+        """Put a failed, dead or retrying delivery back in the queue now, with fresh bounds; False otherwise."""
+        with self._tx() as db:
+            return db.execute(
+                "UPDATE mlbot_deliveries SET state='queued', retries=attempts, retry_since=0, due=?,"
+                " updated=? WHERE id=? AND state IN ('failed', 'dead', 'retrying') AND length(body) > 0",
+                (now, now, delivery_id)).rowcount == 1
+
+    def status(self, delivery_id: str) -> Status | None:
+        """Where one delivery stands, or None when unknown."""
+        row = self._db().execute("SELECT state, attempts, error, due, retries, retry_since FROM mlbot_deliveries"
+                                 " WHERE id=?", (delivery_id,)).fetchone()
+        return Status(*row) if row else None
+
+    def listing(self, states: Sequence[State], limit: int) -> list[DeadLetter]:
+        """Deliveries in these states, most recently changed first."""
+        marks = ",".join("?" * len(states))
+        rows = self._db().execute(
+            "SELECT id, event, attempts, error, updated, state, due FROM mlbot_deliveries"
+            f" WHERE state IN ({marks}) ORDER BY updated DESC LIMIT ?", (*states, limit)).fetchall()
+        return [DeadLetter(*r) for r in rows]
 
     def renew(self, held: Sequence[tuple[str, int]], lease_until: float) -> None:
         """Extend the leases of running deliveries still held by these (id, attempt) pairs."""
@@ -142,7 +188,7 @@ class SqliteDeliveries:
     def due(self, now: float, limit: int) -> list[str]:
         """Ids of queued/running deliveries past their due time."""
         rows = self._db().execute(
-            "SELECT id FROM mlbot_deliveries WHERE state IN ('queued', 'running') AND due<?"
+            "SELECT id FROM mlbot_deliveries WHERE state IN ('queued', 'running', 'retrying') AND due<?"
             " ORDER BY due LIMIT ?", (now, limit)).fetchall()
         return [r[0] for r in rows]
 
@@ -162,13 +208,6 @@ class SqliteDeliveries:
         found = dict(self._db().execute(
             "SELECT state, COUNT(*) FROM mlbot_deliveries GROUP BY state").fetchall())
         return {s: int(found.get(s, 0)) for s in STATES}
-
-    def dead_letters(self, limit: int) -> list[DeadLetter]:
-        """The most recent dead deliveries."""
-        rows = self._db().execute(
-            "SELECT id, event, attempts, error, updated FROM mlbot_deliveries WHERE state='dead'"
-            " ORDER BY updated DESC LIMIT ?", (limit,)).fetchall()
-        return [DeadLetter(*r) for r in rows]
 
     def close(self) -> None:
         """Stop checkpointing and close every thread's connection."""

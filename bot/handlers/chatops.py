@@ -18,7 +18,7 @@ from bot.handlers.routing import Router
 from bot.ports import Context
 from bot.usecases import jobs
 from bot.usecases.assess import describe_gate
-from bot.usecases.promotion import announce, promote_or_refuse
+from bot.usecases.promotion import announce, owed_effects, promote_or_refuse
 from bot.usecases.repo_state import (
     NotConfigured,
     RepoSettings,
@@ -165,13 +165,13 @@ def promote(ctx: Context, r: Request) -> Reply:
     decision = promote_or_refuse(config, latest_run(ctx, r), tracker=ctx.tracker, by=r.by,
                                  policies=r.settings.policies, force=force, reason=asked,
                                  context=gate_context(ctx.forge, r.pull, r.settings.policy), pr=r.pull.number,
-                                 mlflow_url=ctx.mlflow_url)
+                                 mlflow_url=ctx.mlflow_url, announce_on=(r.pull.repo, r.pull.number, r.pull.head_sha))
     if decision.refusal is not None:
         return Reply(False, f"`/promote`: {decision.refusal.markdown}")
     assert decision.promotion is not None
+    announce(ctx, r.pull, r.settings, decision.promotion, ref=r.pull.head_sha)  # what a crash left, too
     if not decision.promotion.changed:
         return Reply(True, f"`/promote`: v{decision.promotion.version} already is production; nothing moved.")
-    announce(ctx, r.pull, r.settings, decision.promotion, ref=r.pull.head_sha)
     forced = f" (forced by @{r.by}: {escape_md(reason)}; recorded in the ledger with {r.comment_url})" if force else ""
     return Reply(True, f"`/promote`: done{forced}.")
 
@@ -180,12 +180,13 @@ def rollback(ctx: Context, r: Request) -> Reply:
     config, pull = r.settings.config, r.pull
     to = str(r.command.version) if r.command.version is not None else None
     reason = r.command.reason or f"/rollback on #{pull.number}"
+    ref = pull.base_sha  # the tag and deployment point at what the PR was judged against
     promotion = ctx.tracker.rollback(config.model, by=r.by, to=to, alias=config.promote.alias, pr=pull.number,
-                                     reason=f"{reason} ({r.comment_url})" if r.comment_url else reason)
+                                     reason=f"{reason} ({r.comment_url})" if r.comment_url else reason,
+                                     **owed_effects(config, (pull.repo, pull.number, ref)))
+    announce(ctx, pull, r.settings, promotion, ref=ref, verb="rolled back")
     if not promotion.changed:
         return Reply(True, f"`/rollback`: v{promotion.version} already is production; nothing moved.")
-    ref = promotion.entry.sha if promotion.entry and promotion.entry.sha else pull.base_sha
-    announce(ctx, pull, r.settings, promotion, ref=ref, verb="rolled back")
     return Reply(True, f"`/rollback`: production is v{promotion.version} again (was v{promotion.previous}); "
                        f"asked by @{r.by}.")
 

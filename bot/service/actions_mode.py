@@ -184,12 +184,12 @@ def promote_in_actions(settings: Settings) -> Promotion | None:
     decision = promote_or_refuse(config, _candidate(ctx, config, pull.head_sha, None), tracker=ctx.tracker,
                                  by=trigger.actor or pull.author, policies=base.policies,
                                  context=gate_context(ctx.forge, pull, base.policy),
-                                 reason=f"merged #{pull.number}", pr=pull.number, mlflow_url=ctx.mlflow_url)
+                                 reason=f"merged #{pull.number}", pr=pull.number, mlflow_url=ctx.mlflow_url,
+                                 announce_on=(pull.repo, pull.number, trigger.sha))
     if decision.refusal is not None:
         link = f"\n\n[workflow run]({env.run_url})" if env.run_url else ""
         ctx.forge.create_comment(pull.repo, pull.number, decision.refusal.markdown + link)
         raise decision.refusal.error()
     assert decision.promotion is not None
-    if decision.promotion.changed:
-        announce(ctx, pull, base, decision.promotion, ref=trigger.sha)
+    announce(ctx, pull, base, decision.promotion, ref=trigger.sha)
     return decision.promotion

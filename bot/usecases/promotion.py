@@ -16,13 +16,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
 from bot.core.config import ProjectConfig
 from bot.core.errors import ConfigError, ForgeError, PromotionRefused, StaleBaseline, UsageError
 from bot.core.judge.gates import WAIVE_ALL, GateContext
 from bot.core.report import escape_md
-from bot.core.types import ModelVersionRef, Promotion, PullRequest
+from bot.core.types import Effect, ModelVersionRef, Promotion, PromotionIntent, PullRequest
 from bot.ports import Context, Tracker
 from bot.usecases import jobs
 from bot.usecases.assess import Assessment, assess, describe_gate
@@ -76,8 +76,14 @@ def promote_or_refuse(
     config: ProjectConfig, run_id: str, *, tracker: Tracker, by: str,
     policies: Mapping[str, str] | None = None, context: GateContext | None = None, force: bool = False,
     reason: str = "", pr: int | None = None, mlflow_url: str | None = None, defer: Deferral | None = None,
+    announce_on: tuple[str, int, str] | None = None,
 ) -> Decision:
-    """Judge `run_id` now and move the alias to it, or say why not (nothing moves then)."""
+    """Judge `run_id` now and move the alias to it, or say why not (nothing moves then).
+
+    `announce_on` = (repo, pull request, ref) journals the GitHub side effects the move owes with it
+    (deployment, tag, comment, as configured), so a crash between the move and its announcement is
+    finished later by whoever finds the intent (`announce`, `finish_owed`).
+    """
     if force and not reason.strip():
         raise UsageError("--force needs --reason: a forced promotion is recorded with why",
                          hint='add --reason "why the gates may be overridden"')
@@ -94,7 +100,8 @@ def promote_or_refuse(
     try:
         promotion = tracker.promote(config.model, run_id, by=by, alias=config.promote.alias, reason=reason,
                                     force=force, pr=pr,
-                                    note=f"gates overridden: {', '.join(overridden)}" if overridden else "")
+                                    note=f"gates overridden: {', '.join(overridden)}" if overridden else "",
+                                    **owed_effects(config, announce_on))
     except StaleBaseline as error:  # production moved in another process since the judgement
         return Decision(assessment, refusal=_stale_refusal(config.model, error.message))
     return Decision(assessment, promotion=promotion)
@@ -108,6 +115,20 @@ def _gates_refusal(model: str, assessment: Assessment) -> Refusal:
 
 def _stale_refusal(model: str, why: str) -> Refusal:
     return Refusal("stale", model, why)
+
+
+def owed_effects(config: ProjectConfig, on: tuple[str, int, str] | None) -> dict[str, Any]:
+    """What a move journals as owed on GitHub: the configured effects, and where to do them."""
+    if on is None:
+        return {}
+    effects: list[Effect] = []
+    if config.promote.deployment:
+        effects.append("deployment")
+    if config.promote.git_tag:
+        effects.append("tag")
+    effects.append("comment")
+    repo, number, ref = on
+    return {"effects": tuple(effects), "details": {"repo": repo, "pr": str(number), "ref": ref}}
 
 
 # --- on merge ---------------------------------------------------------------------------------
@@ -154,7 +175,8 @@ def _decide(ctx: Context, pull: PullRequest, settings: RepoSettings, request: jo
     decision = promote_or_refuse(config, run_id, tracker=tracker, by=request.by or pull.author,
                                  policies=settings.policies, context=gate_context(ctx.forge, pull, settings.policy),
                                  reason=f"merged #{pull.number}", pr=pull.number, mlflow_url=ctx.mlflow_url,
-                                 defer=main_moved)
+                                 defer=main_moved,
+                                 announce_on=(pull.repo, pull.number, pull.merge_commit_sha or request.sha))
     refusal = decision.refusal
     if refusal is not None:
         if refusal.kind == "stale" and not (retrained and decision.assessment.baseline_version is None):
@@ -164,8 +186,7 @@ def _decide(ctx: Context, pull: PullRequest, settings: RepoSettings, request: jo
             ctx.forge.create_comment(pull.repo, pull.number, refusal.markdown)
         return
     assert decision.promotion is not None
-    if decision.promotion.changed:
-        announce(ctx, pull, settings, decision.promotion, ref=pull.merge_commit_sha or request.sha)
+    announce(ctx, pull, settings, decision.promotion, ref=pull.merge_commit_sha or request.sha)
 
 
 def holds_only_the_pull(ctx: Context, pull: PullRequest) -> bool:
@@ -205,26 +226,60 @@ def reevaluate(ctx: Context, pull: PullRequest, why: str, production: str | None
 
 def announce(ctx: Context, pull: PullRequest, settings: RepoSettings, promotion: Promotion, *, ref: str,
              verb: Literal["promoted", "rolled back"] = "promoted") -> None:
-    """GitHub deployment + status, GTO-style tags, and the comment saying what moved."""
+    """Do what the move owes on GitHub — deployment + status, GTO-style tags, the comment — each once.
+
+    With an intent (the move was journaled), only its pending effects are done, each recorded as done
+    right after, so a retried job (the registry already moved: `changed=False`) finishes what a crash
+    left; without one, a move that changed nothing announces nothing.
+    """
     config = settings.config
-    model = escape_md(config.model)
-    was = f"v{promotion.previous}" if promotion.previous else "none"
-    if config.promote.deployment:
+    intent = promotion.intent
+    if intent is None and not promotion.changed:
+        return
+    pending = intent.pending if intent is not None else [
+        *(["deployment"] if config.promote.deployment else []), *(["tag"] if config.promote.git_tag else []),
+        "comment"]
+    seq = intent.seq if intent is not None else (promotion.entry.seq if promotion.entry else 0)
+    for effect in pending:
+        do_effect(ctx, pull.repo, pull.number, config.model, config.promote.alias, effect, seq=seq, ref=ref,
+                  version=promotion.version, previous=promotion.previous, verb=verb)
+        if intent is not None:
+            ctx.tracker.mark_done(config.model, intent.seq, cast(Effect, effect))
+
+
+def do_effect(ctx: Context, repo: str, number: int, model: str, alias: str, effect: str, *, seq: int, ref: str,
+              version: str, previous: str | None, verb: str) -> None:
+    """One GitHub side effect of a move; each is idempotent on GitHub's side (keys, tag refs, markers)."""
+    was = f"v{previous}" if previous else "none"
+    if effect == "deployment":
         deployment = ctx.forge.create_deployment(
-            pull.repo, ref, config.promote.alias, f"{config.model} v{promotion.version}",
-            {"model": config.model, "version": promotion.version, "previous": promotion.previous},
-        )
-        ctx.forge.create_deployment_status(pull.repo, deployment, "success",
-                                           f"{config.model} v{promotion.version} is {config.promote.alias}")
-    if config.promote.git_tag:
-        seq = promotion.entry.seq if promotion.entry else 0
-        message = f"{verb} {config.model} v{promotion.version} to {config.promote.alias} (was {was})"
+            repo, ref, alias, f"{model} v{version}",
+            {"model": model, "version": version, "previous": previous, "mlbot_key": f"{model}#{seq}"})
+        ctx.forge.create_deployment_status(repo, deployment, "success", f"{model} v{version} is {alias}")
+    elif effect == "tag":
+        message = f"{verb} {model} v{version} to {alias} (was {was})"
         if verb == "promoted":
-            ctx.forge.create_tag(pull.repo, f"{config.model}@v{promotion.version}.0.0", ref,
-                                 f"register {config.model} v{promotion.version}")
-        ctx.forge.create_tag(pull.repo, f"{config.model}#{config.promote.alias}#{seq}", ref, message)
-    icon = "🚀" if verb == "promoted" else "⏪"
-    ctx.forge.create_comment(pull.repo, pull.number, f"{icon} {verb} **{model}** {config.promote.alias} to "
-                             f"v{promotion.version} (was {was})." if verb == "rolled back" else
-                             f"{icon} promoted **{model}** v{promotion.version} to {config.promote.alias} "
-                             f"(was {was}).")
+            ctx.forge.create_tag(repo, f"{model}@v{version}.0.0", ref, f"register {model} v{version}")
+        ctx.forge.create_tag(repo, f"{model}#{alias}#{seq}", ref, message)
+    elif effect == "comment":
+        text = (f"🚀 promoted **{escape_md(model)}** v{version} to {alias} (was {was})." if verb == "promoted"
+                else f"⏪ rolled back **{escape_md(model)}** {alias} to v{version} (was {was}).")
+        ctx.forge.create_comment(repo, number, text)
+
+
+def finish_owed(ctx: Context, intents: list[PromotionIntent]) -> int:
+    """After a crash: do the GitHub effects that recovered moves still owe; how many were finished."""
+    finished = 0
+    for intent in intents:
+        repo, number, ref = intent.details.get("repo"), intent.details.get("pr"), intent.details.get("ref")
+        if not repo or not number or not ref:
+            log.warning("%s #%d of %s owes %s but says nowhere where", intent.action, intent.seq, intent.model,
+                        ", ".join(intent.pending))
+            continue
+        verb = "promoted" if intent.action == "promote" else "rolled back"
+        for effect in intent.pending:
+            do_effect(ctx, repo, int(number), intent.model, intent.alias, effect, seq=intent.seq, ref=ref,
+                      version=intent.version, previous=intent.previous, verb=verb)
+            ctx.tracker.mark_done(intent.model, intent.seq, cast(Effect, effect))
+        finished += 1
+    return finished

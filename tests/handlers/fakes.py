@@ -22,6 +22,7 @@ from bot.core.types import (
     ModelVersionRef,
     Permission,
     Promotion,
+    PromotionIntent,
     PullRequest,
     Review,
     RunRecord,
@@ -202,6 +203,7 @@ class FakeTracker:
     promotions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rollbacks: list[dict[str, Any]] = field(default_factory=list)
     stale_on_promote: bool = False
+    done: list[tuple[int, str]] = field(default_factory=list)  # effects marked done
 
     def add_run(self, sha: str = HEAD_SHA, *, baseline: str | None = None) -> str:
         run_id = f"run-{sha[:6]}-{len(self.runs)}"
@@ -233,7 +235,8 @@ class FakeTracker:
         return self.production
 
     def promote(self, model: str, run_id: str, *, by: str, alias: str = "production", reason: str = "",
-                force: bool = False, pr: int | None = None, note: str = "") -> Promotion:
+                force: bool = False, pr: int | None = None, note: str = "", effects: tuple[str, ...] = (),
+                details: Mapping[str, str] | None = None) -> Promotion:
         if self.stale_on_promote:
             raise StaleBaseline("production moved from v1 to v2 since this run was evaluated")
         self.promotions.append((run_id, {"by": by, "reason": reason, "force": force, "pr": pr, "note": note}))
@@ -241,13 +244,30 @@ class FakeTracker:
         version = str(int(previous or 0) + 1)
         entry = LedgerEntry(len(self.promotions), "promote", model, version, previous, "now", by, reason)
         self.production = ModelVersionRef(model, version, run_id, None)
-        return Promotion(model, alias, version, previous, True, entry)
+        return Promotion(model, alias, version, previous, True, entry,
+                         self._intent("promote", entry, alias, effects, details))
 
     def rollback(self, model: str, *, by: str, reason: str, to: str | None = None, alias: str = "production",
-                 pr: int | None = None) -> Promotion:
+                 pr: int | None = None, effects: tuple[str, ...] = (),
+                 details: Mapping[str, str] | None = None) -> Promotion:
         self.rollbacks.append({"by": by, "reason": reason, "to": to, "pr": pr})
         entry = LedgerEntry(9, "rollback", model, to or "1", "2", "now", by, reason)
-        return Promotion(model, alias, to or "1", "2", True, entry)
+        return Promotion(model, alias, to or "1", "2", True, entry, self._intent("rollback", entry, alias, effects,
+                                                                               details))
+
+    def _intent(self, action: str, entry: LedgerEntry, alias: str, effects: tuple[str, ...],
+                details: Mapping[str, str] | None) -> PromotionIntent | None:
+        if not effects:
+            return None
+        return PromotionIntent(entry.model, entry.seq, action, alias, entry.version, entry.previous,  # type: ignore[arg-type]
+                               entry.at, entry.by, registry_done=True, effects={e: False for e in effects},
+                               details=dict(details or {}))
+
+    def recover(self, model: str | None = None) -> list[PromotionIntent]:
+        return []
+
+    def mark_done(self, model: str, seq: int, effect: str) -> None:
+        self.done.append((seq, effect))
 
     def history(self, model: str) -> list[LedgerEntry]:
         return []

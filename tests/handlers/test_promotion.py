@@ -152,3 +152,25 @@ def test_a_stale_merge_trains_the_merge_commit_against_current_production():
     assert ctx.forge.bodies()[-1].startswith("Not promoted yet: production moved from v1 to v2")
     assert ctx.queue.kinds()[-1] == jobs.TrainRequested.kind
     assert jobs.TrainRequested.from_payload(ctx.queue.jobs[-1][1]).job.sha == MERGE_SHA
+
+
+def test_each_github_effect_of_a_merge_promotion_is_recorded_done_in_the_intent():
+    ctx = context()
+    ctx.tracker.add_run()
+    run_decision(ctx)
+    assert ctx.tracker.done == [(1, "deployment"), (1, "tag"), (1, "comment")]
+
+
+def test_a_move_a_crash_left_unannounced_is_announced_by_whoever_finds_its_intent():
+    from bot.core.types import PromotionIntent
+    from bot.usecases.promotion import finish_owed
+
+    ctx = context()
+    owed = PromotionIntent("churn", 4, "promote", "production", "3", "2", "now", "maya", registry_done=True,
+                           effects={"deployment": True, "tag": False, "comment": False},
+                           details={"repo": REPO, "pr": "7", "ref": MERGE_SHA})
+    assert finish_owed(ctx, [owed]) == 1
+    assert "create_deployment" not in ctx.forge.names()  # done before the crash: not again
+    assert ("create_tag", "churn#production#4", MERGE_SHA) in ctx.forge.calls
+    assert ctx.forge.bodies() == ["🚀 promoted **churn** v3 to production (was v2)."]
+    assert ctx.tracker.done == [(4, "tag"), (4, "comment")]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from bot.core.authz import Actor, authorize
 from bot.core.commands import CommandError, ParsedCommand, parse_comment, render_help, validate_retrain_params
-from bot.core.errors import ConfigError, MlbotError
+from bot.core.errors import ConfigError, MlbotError, Transient
 from bot.core.events import Event, IssueCommentEvent, UnknownEvent
 from bot.core.report import escape_md
 from bot.core.types import PullRequest
@@ -87,6 +87,8 @@ def run_comment(event: Event, ctx: Context) -> None:
             continue
         try:
             replies.append(run_command(ctx, comment, item))
+        except Transient:
+            raise  # GitHub or MLflow is down: the queue retries the whole comment later
         except MlbotError as error:
             replies.append(Reply(False, f"`/{item.verb}` failed: {escape_md(error)}"))
     finish(ctx, comment, replies)

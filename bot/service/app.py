@@ -179,6 +179,7 @@ def create_app(settings: Settings, *, queue: DurableQueue | None = None, router:
 
             processor = attach_worker(durable, routes, context_factory or composition.context_factory(settings),
                                       metrics)
+            await run_in_threadpool(processor.recover_registry)  # a promotion a crash cut short is finished
             consumer = durable.consumer(threads)
             consumer.start()
             durable.start_reaper()

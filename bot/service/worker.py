@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from bot.adapters.queue import Delivery, DurableQueue
 from bot.core.errors import MlbotError, Transient
@@ -13,6 +14,8 @@ from bot.handlers.routing import Router
 from bot.ports import Context, PromotionIntent
 from bot.service.composition import ContextFactory
 from bot.service.telemetry import Telemetry
+from bot.usecases import failures
+from bot.usecases.promotion import finish_owed
 
 log = logging.getLogger("mlbot.worker")
 
@@ -68,8 +71,12 @@ class DeliveryProcessor:
             log.warning("could not look for interrupted promotions: %s", error)
             return []
         for intent in owed:
-            log.warning("the %s of %s v%s (ledger #%d) still owes %s on GitHub", intent.action, intent.model,
-                        intent.version, intent.seq, ", ".join(intent.pending))
+            log.warning("the %s of %s v%s (ledger #%d) still owes %s on GitHub: doing it now", intent.action,
+                        intent.model, intent.version, intent.seq, ", ".join(intent.pending))
+        try:
+            finish_owed(self.context(), owed)
+        except MlbotError as error:  # GitHub down now: the intents stay owed for the next start
+            log.warning("could not finish what interrupted promotions owe on GitHub: %s", error)
         return owed
 
     def on_retry(self, delivery: Delivery, error: Transient, at: float) -> None:
@@ -81,6 +88,7 @@ class DeliveryProcessor:
                     time.strftime("%H:%M:%S", time.localtime(at)), error)
         if self.telemetry is not None:
             self.telemetry.count("mlbot_job_retries_total", dependency=error.dependency)
+        self._tell(delivery, lambda ctx, target: failures.waiting(ctx, target, error.dependency, at, str(error)))
 
     def on_give_up(self, delivery: Delivery, error: BaseException) -> None:
         """The queue gave up on `delivery` (called once): complete its checks, post one comment naming what
@@ -89,6 +97,16 @@ class DeliveryProcessor:
                   delivery.event, error, delivery.id)
         if self.telemetry is not None:
             self.telemetry.count("mlbot_jobs_given_up_total", event=delivery.event)
+        self._tell(delivery, lambda ctx, target: failures.gave_up(ctx, target, delivery.id, str(error)))
+
+    def _tell(self, delivery: Delivery, say: Callable[[Context, failures.Target], None]) -> None:
+        """Tell the delivery's pull request, best effort (GitHub may be the very thing that is down)."""
+        try:
+            target = failures.target_of(Event.from_payload(delivery.event, parse_json(delivery.body), delivery.id))
+            if target is not None:
+                say(self.context(), target)
+        except Exception as error:  # never let telling about a failure fail the queue
+            log.warning("could not tell %s's pull request: %s", delivery.id, error)
 
     def observe(self, outcome: str, delivery: Delivery, seconds: float) -> None:
         """Count a finished job in the telemetry."""

@@ -136,7 +136,6 @@ def run_fit(project_dir: Path, overrides: Mapping[str, Any], output: Path, progr
                                 train_seconds=time.perf_counter() - started, train_rows=rows,
                                 versions=library_versions())
     artifact.write_report(output, report)
-    progress(f"fitted in {report.train_seconds:.2f} s; wrote {model_path}")
     return report
 
 

@@ -123,18 +123,20 @@ def run_fit(project_dir: Path, overrides: Mapping[str, Any], output: Path, progr
     output.mkdir(parents=True, exist_ok=True)
     model_path = output / safe_model.MODEL_FILE
     model_path.unlink(missing_ok=True)
-    started = time.perf_counter()
     if config.train.mode == "estimator":
         dataset = load_dataset(project)
         estimators.check(project, params)
-        safe_model.save(fit_declarative(project, dataset, params, progress), model_path)
+        started = time.perf_counter()
+        model = fit_declarative(project, dataset, params, progress)
+        seconds = time.perf_counter() - started  # the fit alone, as train_seconds always measured
+        safe_model.save(model, model_path)
         rows: int | None = len(dataset.train)
     else:
+        started = time.perf_counter()
         fit_command(project, params, model_path, progress, source)
-        rows = None
+        seconds, rows = time.perf_counter() - started, None
     report = artifact.FitReport(estimator=config.train.estimator or "command", params=params,
-                                train_seconds=time.perf_counter() - started, train_rows=rows,
-                                versions=library_versions())
+                                train_seconds=seconds, train_rows=rows, versions=library_versions())
     artifact.write_report(output, report)
     return report
 

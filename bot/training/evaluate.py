@@ -49,7 +49,7 @@ def judged_project(project_dir: Path, config_file: Path | None) -> Project:
                          hint="pass the base branch's mlbot.yaml") from None
     base: ProjectConfig = parse_project(text, str(config_file), check_metrics=False)
     config = base.model_copy(update={"data": base.data.model_copy(update={"train": head.config.data.train})})
-    project = replace(head, config=config)
+    project = replace(head, config=config, filename=str(config_file))
     project.require_paths_inside()
     return project
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.config import Project, ProjectConfig, load_project, metric_problems, parse_project
-from bot.core.errors import ConfigError, MlbotError, UsageError
+from bot.core.errors import ConfigError, MlbotError, TrainingFailed, UsageError
 from bot.training.requests import TrainRequest, TrainResult
 
 Progress = Callable[[str], None]
@@ -139,7 +139,12 @@ def _score_and_log(project: Project, dataset: Any, model: Any, model_file: Path,
     config, names = project.config, project.config.metric_names
     features = dataset.features("eval")
     progress(f"scoring on {len(dataset.eval)} eval rows")
-    candidate = scoring.predict(model, features)
+    try:
+        candidate = scoring.predict(model, features)
+    except Exception as error:  # e.g. the PR's model expects columns the base branch's eval rows lack
+        raise TrainingFailed(f"the fitted model cannot score the eval rows of {config.data.eval} "
+                             f"({type(error).__name__}: {str(error)[:300]})",
+                             hint="the model must take every eval column except the target and data.id") from None
     scores = scoring.score_all(names, dataset.labels("eval"), candidate)
     metrics = {**scores, **scoring.slice_metrics(names, dataset, candidate),
                "model_size_mb": scoring.size_mb(model_file.stat().st_size),

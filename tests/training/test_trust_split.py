@@ -242,3 +242,21 @@ def test_the_logged_model_loads_with_pyfunc(cli: Cli, breast_cancer: Path, track
     assert len(model.predict(rows)) == 4
     flavour = model.metadata.flavors["sklearn"]
     assert flavour["serialization_format"] == "skops"
+
+
+def test_a_model_that_cannot_score_the_eval_rows_fails_with_a_sentence(cli: Cli, breast_cancer: Path,
+                                                                      tmp_path: Path, tracking_uri: str) -> None:
+    fit(cli, breast_cancer, tmp_path / "out", *SMALL)
+    evaluation = breast_cancer / "data" / "eval.csv"
+    rows = evaluation.read_text().splitlines()
+    header = rows[0].split(",")
+    keep = [i for i, name in enumerate(header) if name != "mean radius"]
+    evaluation.write_text("\n".join(",".join(r.split(",")[i] for i in keep) for r in rows) + "\n")
+    train = breast_cancer / "data" / "train.csv"
+    train_rows = train.read_text().splitlines()
+    train.write_text("\n".join(",".join(r.split(",")[i] for i in keep) for r in train_rows) + "\n")
+    result = evaluate(cli, breast_cancer, tmp_path / "out", *SMALL)
+    assert result.code == 1
+    assert "error: the fitted model cannot score the eval rows of data/eval.csv" in result.err
+    assert "something unexpected" not in result.err
+    assert runs(tracking_uri, "breast-cancer")[0].data.tags["mlbot.status"] == "failed"

@@ -154,9 +154,9 @@ def _score_and_log(project: Project, dataset: Any, model: Any, model_file: Path,
     tags: dict[str, str] = {}
     production, production_scores = None, None
     if baseline is not None:
-        production, error = _production(store, baseline, features, progress)
-        if error is not None:
-            tags["mlbot.baseline_error"] = error
+        production, reason = _production(store, baseline, features, progress)
+        if reason is not None:
+            tags["mlbot.baseline_error"] = reason
         else:
             production_scores = scoring.score_all(names, dataset.labels("eval"), production)
             metrics.update({f"production.{k}": v for k, v in production_scores.items()})

@@ -94,7 +94,7 @@ def test_the_fit_and_evaluate_actions_drive_the_two_stages(project: tuple[Path, 
     action = step(load(ROOT / "actions/evaluate/action.yml")["runs"]["steps"], "Evaluate")
     output = tmp_path / "github_output"
     env = {"SHA": sha, "PR": "", "BRANCH": "", "TRIGGER": "manual", "PARAMS": "{}", "PROJECT": "head",
-           "CONFIG": "base/mlbot.yaml", "REPO": "acme/credit", "CI_URL": "https://ci/1",
+           "CONFIG": "base/mlbot.yaml", "POLICIES": "base/policies", "REPO": "acme/credit", "CI_URL": "https://ci/1",
            "GITHUB_OUTPUT": str(output), "RUNNER_TEMP": str(runner_temp),
            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     assert set(action["env"]) == set(env) - {"GITHUB_OUTPUT", "RUNNER_TEMP", "MLFLOW_TRACKING_URI"}

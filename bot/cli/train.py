@@ -1,4 +1,4 @@
-"""`mlbot train` and `mlbot check`."""
+"""`mlbot train`, its two stages `mlbot fit` (untrusted) and `mlbot evaluate` (trusted), `mlbot check`."""
 
 from __future__ import annotations
 
@@ -60,53 +60,111 @@ def _fmt(value: float | None, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
-def train(
-    project: Annotated[Path, typer.Option(
-        "--project", "-p", metavar="DIR", help="Directory with mlbot.yaml.")] = Path("."),
-    sha: Annotated[str | None, typer.Option(
-        metavar="SHA", help="Commit trained (default: the checkout's HEAD).")] = None,
-    pr: Annotated[int | None, typer.Option(metavar="N", help="Pull request number, if any.")] = None,
-    branch: Annotated[str | None, typer.Option(
-        metavar="BRANCH", help="Branch name (default: the checkout's branch).")] = None,
-    trigger: Annotated[str, typer.Option(
-        metavar="TRIGGER", help="Why this run: one of pull_request, command, merge, manual.")] = "manual",
-    param: Annotated[list[str] | None, typer.Option(
-        "--param", metavar="NAME=VALUE", help="Override a train param (repeatable).")] = None,
-    params: Annotated[str | None, typer.Option(
-        "--params", metavar="JSON", help="Overrides as one JSON object (--param wins).")] = None,
-    repo: Annotated[str, typer.Option(metavar="OWNER/NAME", help="For the mlbot.repo tag.")] = "",
-    ci_url: Annotated[str, typer.Option(
-        "--ci-url", metavar="URL", help="Link to the CI job (mlbot.ci_url tag).")] = "",
-    force: Annotated[bool, typer.Option("--force", help="Retrain even when a cached run matches.")] = False,
-) -> None:
-    """Train the candidate, score it beside production, and log everything to MLflow."""
-    from bot.service.settings import load_settings
-    from bot.training.train import TrainRequest, git_head
-    from bot.training.train import train as run_training
+TRIGGERS = ("pull_request", "command", "merge", "manual")
+ProjectOption = Annotated[Path, typer.Option("--project", "-p", help="Directory with mlbot.yaml.")]
+ParamOption = Annotated[list[str] | None, typer.Option(
+    "--param", help="Override a train param: name=value (repeatable).")]
+ParamsOption = Annotated[str | None, typer.Option("--params", help="Overrides as one JSON object.")]
 
-    if trigger not in {"pull_request", "command", "merge", "manual"}:
-        raise UsageError(f"--trigger {trigger!r} is not one of pull_request, command, merge, manual")
-    overrides = parse_overrides(param or [], params)
+
+def _progress(line: str) -> None:
+    typer.echo(f"mlbot: {line}", err=True)
+
+
+def _request(project: Path, sha: str | None, pr: int | None, branch: str | None, trigger: str,
+             overrides: dict[str, Any], repo: str, ci_url: str, force: bool = False) -> Any:
+    from bot.training.train import TrainRequest, git_head
+
+    if trigger not in TRIGGERS:
+        raise UsageError(f"--trigger {trigger!r} is not one of {', '.join(TRIGGERS)}")
     head_sha, head_branch = git_head(project) if sha is None or branch is None else ("", "")
-    request = TrainRequest(project_dir=project, sha=sha if sha is not None else head_sha, pr=pr,
-                           branch=branch if branch is not None else head_branch, trigger=trigger,
-                           repo=repo, ci_url=ci_url, overrides=overrides, force=force)
-    settings = load_settings()
-    result = run_training(request, settings.mlflow_tracking_uri,
-                          lambda line: typer.echo(f"mlbot: {line}", err=True))
+    return TrainRequest(project_dir=project, sha=sha if sha is not None else head_sha, pr=pr,
+                        branch=branch if branch is not None else head_branch, trigger=trigger,
+                        repo=repo, ci_url=ci_url, overrides=overrides, force=force)
+
+
+def _print_result(result: Any, verb: str) -> None:
     if result.reused:
         typer.echo(f"reused run {result.run_id} (cache hit on key {result.cache_key[:12]}; "
                    "nothing new was logged; --force retrains)")
     else:
         baseline = f" against production v{result.baseline_version}" if result.baseline_version else ""
-        typer.echo(f"trained run {result.run_id}{baseline}")
+        typer.echo(f"{verb} run {result.run_id}{baseline}")
         for line in _summary(result):
             typer.echo(f"  {line}")
     typer.echo(f"run_id={result.run_id}")
 
 
+def train(
+    project: ProjectOption = Path("."),
+    sha: Annotated[str | None, typer.Option(help="Commit trained (default: the checkout's HEAD).")] = None,
+    pr: Annotated[int | None, typer.Option(help="Pull request number, if any.")] = None,
+    branch: Annotated[str | None, typer.Option(help="Branch name (default: the checkout's branch).")] = None,
+    trigger: Annotated[str, typer.Option(help="pull_request | command | merge | manual.")] = "manual",
+    param: ParamOption = None,
+    params: ParamsOption = None,
+    repo: Annotated[str, typer.Option(help="owner/name, for the mlbot.repo tag.")] = "",
+    ci_url: Annotated[str, typer.Option("--ci-url", help="Link to the CI job (mlbot.ci_url tag).")] = "",
+    force: Annotated[bool, typer.Option("--force", help="Retrain even when a cached run matches.")] = False,
+) -> None:
+    """Train the candidate (fit in a child process), score it beside production, log it to MLflow."""
+    from bot.service.settings import load_settings
+    from bot.training.train import train as run_training
+
+    request = _request(project, sha, pr, branch, trigger, parse_overrides(param or [], params), repo, ci_url,
+                       force)
+    result = run_training(request, load_settings().mlflow_tracking_uri, _progress)
+    _print_result(result, "trained")
+
+
+def fit(
+    project: ProjectOption = Path("."),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for model.skops and fit.json.")] = (
+        Path("mlbot-model")),
+    param: ParamOption = None,
+    params: ParamsOption = None,
+) -> None:
+    """Fit stage (untrusted): fit the model and write it in the safe format; nothing else is touched."""
+    from bot.service.settings import scrubbed_environment as environ
+    from bot.training.fit import run_fit
+
+    report = run_fit(project, parse_overrides(param or [], params), output, _progress, environ())
+    typer.echo(f"fitted {report.estimator} in {report.train_seconds:.2f} s -> {output}")
+
+
+def evaluate(
+    project: ProjectOption = Path("."),
+    model: Annotated[Path, typer.Option("--model", "-m", help="The fit stage's output directory.")] = (
+        Path("mlbot-model")),
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="The base branch's mlbot.yaml: eval data, target, metrics and slices.")] = None,
+    policies: Annotated[Path | None, typer.Option(
+        "--policies", help="The base branch's policies/ directory (checked against the metrics).")] = None,
+    sha: Annotated[str | None, typer.Option(help="Commit evaluated (default: the checkout's HEAD).")] = None,
+    pr: Annotated[int | None, typer.Option(help="Pull request number, if any.")] = None,
+    branch: Annotated[str | None, typer.Option(help="Branch name (default: the checkout's branch).")] = None,
+    trigger: Annotated[str, typer.Option(help="pull_request | command | merge | manual.")] = "manual",
+    param: ParamOption = None,
+    params: ParamsOption = None,
+    repo: Annotated[str, typer.Option(help="owner/name, for the mlbot.repo tag.")] = "",
+    ci_url: Annotated[str, typer.Option("--ci-url", help="Link to the CI job (mlbot.ci_url tag).")] = "",
+) -> None:
+    """Evaluate stage (trusted): safe-load the fitted model, score it beside production, log to MLflow."""
+    from bot.service.settings import load_settings
+    from bot.training.evaluate import evaluate as run_evaluation
+    from bot.training.evaluate import judged_project
+
+    request = _request(project, sha, pr, branch, trigger, parse_overrides(param or [], params), repo, ci_url)
+    if policies is not None:
+        judged = judged_project(project, config).config
+        _check_policies(policies.parent if policies.name == "policies" else policies, judged.metric_names,
+                        judged.data.slices)
+    result = run_evaluation(request, model, load_settings().mlflow_tracking_uri, _progress, config_file=config)
+    _print_result(result, "evaluated")
+
+
 def check(
-    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Repository holding mlbot.yaml.")] = Path("."),
+    directory: Annotated[Path, typer.Argument(help="Repository holding mlbot.yaml.")] = Path("."),
 ) -> None:
     """Validate mlbot.yaml against its data and estimator; exit 2 listing every problem."""
     from bot.training.train import check_project
@@ -137,4 +195,6 @@ def _check_policies(directory: Path, metrics: list[str], slices: list[str]) -> s
 def register(app: typer.Typer) -> None:
     """Add this group's commands to `app`."""
     app.command()(train)
+    app.command()(fit)
+    app.command()(evaluate)
     app.command()(check)

@@ -1,7 +1,8 @@
 """The `mlbot.yaml` schema: parsed from text into a typed `ProjectConfig`, errors as `file: key: problem`.
 
-Everything here is pure except `load_project`, which only reads the file. Checks that need the data
-or the estimator (columns exist, params accepted) live in `bot.training.estimators.check_project`.
+Everything here is pure except `load_project`, which reads the file and follows the configured paths
+(none may leave the checkout, SPEC §10). Checks that need the data or the estimator (columns exist,
+params accepted) live in `bot.training.train.check_project`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.core.errors import ConfigError, Problem
+from bot.core.paths import escape_problem, outside_checkout
 
 CONFIG_FILE = "mlbot.yaml"
 Task = Literal["classification", "regression"]
@@ -120,6 +122,12 @@ class ProjectConfig(_Strict):
         return list(self.metrics) or list(DEFAULT_METRICS[self.task])
 
     @property
+    def named_paths(self) -> list[tuple[str, str]]:
+        """Every path mlbot.yaml names, with its key: `data.train`, `data.eval`, `train.inputs[i]`."""
+        named = [("data.train", self.data.train), ("data.eval", self.data.eval)]
+        return named + [(f"train.inputs[{i}]", path) for i, path in enumerate(self.train.inputs or [])]
+
+    @property
     def input_paths(self) -> list[str]:
         """What the run-cache key hashes."""
         if self.train.inputs is not None:
@@ -139,6 +147,22 @@ class Project:
 
     def path(self, relative: str) -> Path:
         return self.root / relative
+
+    def path_problems(self) -> list[Problem]:
+        """Configured paths that leave the checkout: absolute, `..`, or a symlink pointing out."""
+        problems = []
+        for key, relative in self.config.named_paths:
+            problem = escape_problem(relative) or outside_checkout(self.root, relative)
+            if problem:
+                problems.append(Problem(self.filename, key, problem))
+        return problems
+
+    def require_paths_inside(self) -> None:
+        """Raise ConfigError naming each configured path that leaves the checkout."""
+        problems = self.path_problems()
+        if problems:
+            raise ConfigError(problems, hint="use paths relative to mlbot.yaml that stay inside the "
+                                             "repository (no absolute paths, no '..', no symlinks out)")
 
 
 def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
@@ -167,6 +191,16 @@ def _describe(error: Any) -> str:
 
 def _problems(error: ValidationError, filename: str) -> list[Problem]:
     return [Problem(filename, ".".join(str(p) for p in e["loc"]), _describe(e)) for e in error.errors()]
+
+
+def lexical_path_problems(config: ProjectConfig, filename: str = CONFIG_FILE) -> list[Problem]:
+    """Configured paths that leave the checkout on their face: absolute or escaping through `..`."""
+    problems = []
+    for key, relative in config.named_paths:
+        problem = escape_problem(relative)
+        if problem:
+            problems.append(Problem(filename, key, problem))
+    return problems
 
 
 def metric_problems(config: ProjectConfig, filename: str = CONFIG_FILE) -> list[Problem]:
@@ -211,7 +245,8 @@ def parse_project(text: str, filename: str = CONFIG_FILE, *, check_metrics: bool
     except ValidationError as error:
         raise ConfigError(_problems(error, filename),
                           hint="fix the keys above, then run `mlbot check`") from None
-    problems = metric_problems(config, filename) if check_metrics else []
+    problems = lexical_path_problems(config, filename)
+    problems += metric_problems(config, filename) if check_metrics else []
     if problems:
         raise ConfigError(problems, hint="fix the keys above, then run `mlbot check`")
     return config
@@ -228,4 +263,6 @@ def load_project(directory: Path | str, *, check_metrics: bool = True) -> Projec
                           hint="run `mlbot init` to create one, or pass --project DIR") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([Problem(str(path), "", f"cannot be read ({error})")]) from None
-    return Project(root=root, config=parse_project(text, CONFIG_FILE, check_metrics=check_metrics))
+    project = Project(root=root, config=parse_project(text, CONFIG_FILE, check_metrics=check_metrics))
+    project.require_paths_inside()
+    return project

@@ -1,4 +1,5 @@
 """Path filters: does a pull request touch what `ci.paths` watches, or the bot's own rules?
+And containment: every path mlbot.yaml names stays inside the checkout (SPEC §10).
 
 Patterns follow GitHub Actions' `paths` filter: `*` matches within one path segment, `**` across
 segments, `?` one character; a pattern ending in `/` or naming a directory matches everything
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 CONFIG_FILE = "mlbot.yaml"
 POLICIES_DIR = "policies/"
@@ -89,3 +91,28 @@ def governance_edits(changed: Iterable[str]) -> list[str]:
     """Return the changed files that change the bot's own rules: mlbot.yaml and policies/."""
     files = list(changed)
     return [path for path in files if normalize(path) == CONFIG_FILE or path in edited_policies(files)]
+
+
+def escape_problem(relative: str) -> str | None:
+    """Why `relative` may leave the checkout on its face (absolute, `..`, `~`), or None."""
+    text = relative.strip().replace("\\", "/")
+    if not text:
+        return "is empty; give a path relative to mlbot.yaml"
+    if text.startswith(("/", "~")) or re.match(r"^[A-Za-z]:/", text):
+        return f"{relative!r} is an absolute path; give a path inside the repository, relative to mlbot.yaml"
+    depth = 0
+    for part in text.split("/"):
+        depth += -1 if part == ".." else 0 if part in {"", "."} else 1
+        if depth < 0:
+            return f"{relative!r} leaves the repository through '..'; keep data and inputs inside it"
+    return None
+
+
+def outside_checkout(root: Path, relative: str) -> str | None:
+    """Why `root/relative` resolves outside `root` (a symlink pointing out), or None."""
+    base = root.resolve()
+    target = (root / relative).resolve()
+    if target != base and base not in target.parents:
+        return (f"{relative!r} resolves to {target}, outside the repository (a symlink?); "
+                "keep data and inputs inside it")
+    return None

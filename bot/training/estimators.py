@@ -14,8 +14,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from bot.core.config import CONFIG_FILE
-from bot.core.errors import Problem
+from bot.core.config import CONFIG_FILE, Project
+from bot.core.errors import ConfigError, Problem
 
 ESTIMATOR_KEY = "train.estimator"
 
@@ -100,3 +100,17 @@ def pipeline(estimator: Any, features: pd.DataFrame) -> Pipeline:
 def lacks_proba(estimator: Any) -> bool:
     """True when the estimator cannot give class probabilities."""
     return not hasattr(estimator, "predict_proba")
+
+
+def check(project: Project, params: Mapping[str, Any]) -> None:
+    """Raise ConfigError when the estimator, its params or the metrics' need for probabilities fail."""
+    if project.config.train.mode != "estimator":
+        return
+    estimator, problems = make(project.config.train.estimator or "", params)
+    needs_proba = [m for m in project.config.metric_names if m in {"roc_auc", "log_loss", "brier"}]
+    if estimator is not None and needs_proba and lacks_proba(estimator):
+        problems.append(Problem(CONFIG_FILE, "metrics", f"{', '.join(needs_proba)} need predicted "
+                                f"probabilities, but {type(estimator).__name__} has no predict_proba"))
+    if problems:
+        raise ConfigError(problems,
+                          hint="fix train.estimator / train.params / metrics (or the --param values)")

@@ -46,17 +46,27 @@ def _files(root: Path, relative: str) -> list[Path]:
             if path.is_file() and not any(_skipped(part) for part in path.relative_to(target).parts)]
 
 
+def _escaping(root: Path, paths: list[Path]) -> list[Path]:
+    """Files under an input directory that are symlinks resolving outside the checkout."""
+    return [path for path in paths if root not in path.resolve().parents]
+
+
 def hash_inputs(project: Project) -> dict[str, str]:
     """sha256 of every file under `train.inputs`, keyed by its path relative to the project."""
     root = project.root.resolve()
     digests: dict[str, str] = {}
     problems = []
     for index, relative in enumerate(project.config.input_paths):
+        key = f"train.inputs[{index}]" if project.config.train.inputs is not None else "train.inputs"
         if not (root / relative).exists():
-            key = f"train.inputs[{index}]" if project.config.train.inputs is not None else "train.inputs"
             problems.append(Problem(CONFIG_FILE, key, f"{relative!r} does not exist in {project.root}"))
             continue
-        for path in _files(root, relative):
+        files = _files(root, relative)
+        escaping = _escaping(root, files)
+        for path in escaping:
+            problems.append(Problem(CONFIG_FILE, key, f"{path.relative_to(root)} is a symlink to "
+                                    f"{path.resolve()}, outside the repository; copy the file in instead"))
+        for path in (path for path in files if path not in escaping):
             relative_path = Path(os.path.relpath(path, root)).as_posix()
             digests[relative_path] = hashlib.sha256(path.read_bytes()).hexdigest()
     if problems:

@@ -1,6 +1,7 @@
-"""Train with your own code: mlbot sets MLBOT_* variables, this script writes a joblib model.
+"""Train with your own code: mlbot sets MLBOT_* variables, this script writes the model in skops format.
 
-mlbot then loads that model and scores it (and production) on the eval rows itself.
+mlbot then loads that model with its safe loader (scikit-learn types only, no pickle) and scores it
+(and production) on the eval rows itself. A joblib/pickle file is refused: loading one runs code.
 """
 
 from __future__ import annotations
@@ -8,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 
-import joblib
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from bot.training.safe_model import save
 
 
 def main() -> None:
@@ -23,7 +25,7 @@ def main() -> None:
     model = make_pipeline(StandardScaler(), LogisticRegression(**params))
     model.fit(features, train[target])
     print(f"trained on {len(train)} rows with {params}")
-    joblib.dump(model, os.environ["MLBOT_MODEL_PATH"])
+    save(model, os.environ["MLBOT_MODEL_PATH"])  # or skops.io.dump(model, path)
 
 
 if __name__ == "__main__":

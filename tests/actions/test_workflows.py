@@ -27,7 +27,7 @@ from .lint import (
 
 def test_the_repository_has_its_workflows_and_actions() -> None:
     assert {p.name for p in WORKFLOWS} >= {"ci.yml", "mlbot-train.yml"}
-    assert {p.parent.name for p in ACTIONS} == {"train", "report", "promote"}
+    assert {p.parent.name for p in ACTIONS} == {"fit", "evaluate", "report", "promote"}
 
 
 def test_actionlint_passes_on_every_workflow_and_composite_action(tmp_path: Path) -> None:
@@ -90,9 +90,9 @@ def test_actions_install_mlbot_from_their_own_checkout_and_take_secrets_from_env
         assert "${{" not in step.get("run", ""), f"{action}: interpolate through env:, not into scripts"
 
 
-def test_the_train_action_caches_pip() -> None:
-    train = load(ROOT / "actions" / "train" / "action.yml")
-    assert train["runs"]["steps"][0]["with"]["cache"] == "pip"
+def test_the_fit_action_caches_pip() -> None:
+    fit = load(ROOT / "actions" / "fit" / "action.yml")
+    assert fit["runs"]["steps"][0]["with"]["cache"] == "pip"
 
 
 @pytest.mark.parametrize("path", [*WORKFLOWS, *ACTIONS], ids=lambda p: str(p.relative_to(ROOT)))
@@ -155,11 +155,32 @@ def test_the_training_workflow_contract() -> None:
     # workflow_run webhooks carry display_title, not dispatch inputs: the title ties a run to its PR
     assert "sha=${{ inputs.sha" in doc["run-name"] and "pr=${{ inputs.pr" in doc["run-name"]
     assert "inputs.pr" in doc["concurrency"]["group"]
-    checkout = doc["jobs"]["train"]["steps"][0]
+    checkout = doc["jobs"]["fit"]["steps"][0]
     assert checkout["with"]["ref"] == "${{ inputs.sha || github.event.pull_request.head.sha }}"
     assert checkout["with"]["persist-credentials"] is False
     # the jobs holding a write token never check out pull request code
     for job in ("report", "promote"):
         assert not any("checkout" in str(s.get("uses", "")) for s in doc["jobs"][job]["steps"])
         assert doc["jobs"][job]["permissions"].get("contents") in ("read", "write")
-    assert doc["jobs"]["train"]["permissions"] == {"contents": "read"}
+    assert (doc["jobs"]["evaluate"]["needs"], doc["jobs"]["report"]["needs"]) == ("fit", "evaluate")
+
+
+def test_fit_holds_no_secret_and_evaluate_runs_no_pull_request_code() -> None:
+    doc = load(ROOT / ".github" / "workflows" / "mlbot-train.yml")
+    fit, evaluate = doc["jobs"]["fit"], doc["jobs"]["evaluate"]
+    assert fit["permissions"] == evaluate["permissions"] == {"contents": "read"}
+    assert "secrets." not in yaml.safe_dump(fit)
+    assert [s["run"] for s in fit["steps"] if "run" in s][-1].startswith("mlbot fit ")
+    assert any(str(s.get("uses", "")).startswith("actions/upload-artifact@") for s in fit["steps"])
+    # evaluate: the PR's commit is checked out under head/ as data; mlbot comes from MLBOT_INSTALL,
+    # never from the PR's requirements, and nothing runs with head/ as its working directory
+    checkouts = {s["with"]["path"]: s["with"] for s in evaluate["steps"] if "checkout" in str(s.get("uses"))}
+    assert set(checkouts) == {"head", "base"}
+    assert checkouts["base"]["ref"] == "${{ github.event.pull_request.base.sha || github.sha }}"
+    assert all(c["persist-credentials"] is False for c in checkouts.values())
+    runs = [s for s in evaluate["steps"] if "run" in s]
+    assert not any("requirements" in s["run"] or "working-directory" in s for s in runs)
+    assert any(str(s.get("uses", "")).startswith("actions/download-artifact@") for s in evaluate["steps"])
+    with_secrets = [s["name"] for s in evaluate["steps"] if "secrets." in yaml.safe_dump(s)]
+    assert with_secrets == ["Evaluate, score against production, log to MLflow"]
+    assert "--config base/mlbot.yaml" in runs[-1]["run"] and "mlbot evaluate" in runs[-1]["run"]

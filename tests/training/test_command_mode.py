@@ -1,4 +1,4 @@
-"""Command mode: mlbot runs the user's script, loads the joblib model it wrote, and evaluates it itself."""
+"""Command mode: mlbot runs the user's script, safe-loads the skops model it wrote, and evaluates it itself."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_the_script_sees_the_mlbot_variables(cli: Cli, tmp_path: Path, tracking_
     assert json.loads(seen["MLBOT_PARAMS"]) == {"C": 1.0, "max_iter": 7, "note": "hello world"}
     assert seen["MLBOT_TRAIN_PATH"] == str((project / "data" / "train.csv").resolve())
     assert seen["MLBOT_EVAL_PATH"] == str((project / "data" / "eval.csv").resolve())
-    assert seen["MLBOT_MODEL_PATH"].endswith("model.joblib")
+    assert seen["MLBOT_MODEL_PATH"].endswith("model.skops")
     assert not any(k.startswith(("MLBOT_GITHUB", "MLBOT_WEBHOOK")) for k in seen)
 
 
@@ -55,9 +55,7 @@ def test_a_failing_script_fails_the_run_with_its_log(cli: Cli, tmp_path: Path, t
     assert "ran out of coffee" in result.err
     assert "error: `python train.py` exited with code 1" in result.err
     assert "something unexpected" not in result.err
-    run = _only_run(tracking_uri, "iris")
-    assert run.data.tags["mlbot.status"] == "failed" and run.info.status == "FAILED"
-    # A failed run is never reused: fixing nothing and training again tries again.
+    assert _runs(tracking_uri, "iris") == []  # a failed fit logs nothing: evaluate never started
     assert cli("train", "--project", str(project)).code == 1
 
 
@@ -67,13 +65,24 @@ def test_a_script_that_writes_no_model(cli: Cli, tmp_path: Path, tracking_uri: s
     result = cli("train", "--project", str(project))
     assert result.code == 1
     assert "wrote no model to $MLBOT_MODEL_PATH" in result.err
-    assert "joblib.dump" in result.err
+    assert "bot.training.safe_model import save" in result.err
 
 
-def _only_run(uri: str, experiment: str) -> object:
+def test_a_joblib_model_is_refused_with_how_to_save_it(cli: Cli, tmp_path: Path, tracking_uri: str) -> None:
+    project = copy_example("command-mode", tmp_path / "repo")
+    script = (project / "train.py").read_text()
+    (project / "train.py").write_text(
+        script.replace("from bot.training.safe_model import save\n", "from joblib import dump as save\n"))
+    result = cli("train", "--project", str(project))
+    assert result.code == 1
+    assert "is a pickle/joblib file, which runs code when loaded" in result.err
+    assert "bot.training.safe_model import save" in result.err
+    assert _runs(tracking_uri, "iris") == []
+
+
+def _runs(uri: str, experiment: str) -> list[object]:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
-    runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id])
-    assert len(runs) == 1
-    return runs[0]
+    found = client.get_experiment_by_name(experiment)
+    return list(client.search_runs([found.experiment_id])) if found else []

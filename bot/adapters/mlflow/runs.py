@@ -82,13 +82,29 @@ class RunStore:
                 raise
         return Baseline(str(version.version), version.run_id or None, f"models:/{model}/{version.version}")
 
-    def load_model(self, model_uri: str) -> Any:
-        """Load a (trusted) sklearn model, e.g. the production one."""
-        import mlflow.sklearn
+    def download_safe_model(self, model_uri: str, directory: Path) -> Path:
+        """Download a logged sklearn model and return its skops file; never unpickle anything.
 
-        with tracker_errors(self.tracking_uri, f"load the model {model_uri}"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return mlflow.sklearn.load_model(model_uri)
+        Models logged with pickle/cloudpickle (by mlbot before the trust split) are refused with
+        NotFound: loading them would run whatever code the file holds.
+        """
+        import mlflow.artifacts
+        import yaml
+
+        with tracker_errors(self.tracking_uri, f"download the model {model_uri}"):
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(directory),
+                                                             tracking_uri=self.tracking_uri))
+        try:
+            flavour = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["sklearn"]
+        except (OSError, KeyError, TypeError, yaml.YAMLError):
+            raise NotFound(f"{model_uri} is not an MLflow sklearn model",
+                           hint="register a model logged by `mlbot evaluate`") from None
+        fmt = flavour.get("serialization_format", "pickle")
+        if fmt != "skops":
+            raise NotFound(f"{model_uri} is stored as {fmt}, which runs code when loaded, so mlbot "
+                           "did not load it", hint="retrain production with this mlbot (it logs the "
+                           "safe skops format) and promote that run")
+        return local / str(flavour.get("pickled_model", "model.skops"))
 
     # --- run-cache -----------------------------------------------------------------------
 
@@ -129,10 +145,11 @@ class RunStore:
                                       params=[Param(k, v) for k, v in p], tags=[RunTag(k, v) for k, v in t])
 
     def log_sklearn_model(self, run_id: str, model: Any, input_example: pd.DataFrame,
-                          pip_requirements: list[str] | None) -> str:
-        """Log the fitted model (cloudpickle, signature, input example); return its URI.
+                          pip_requirements: list[str], trusted_types: list[str]) -> str:
+        """Log the fitted model (skops, signature, input example); return its URI.
 
-        `pip_requirements=None` lets mlflow infer them (≈2 s): for command-mode models of unknown origin.
+        `trusted_types` are the non-default types the safe loader already accepted for this model:
+        MLflow records them so `mlflow.pyfunc.load_model` reads the same code-free file back.
         """
         import mlflow
         import mlflow.sklearn
@@ -142,9 +159,9 @@ class RunStore:
         with tracker_errors(self.tracking_uri, "log the model"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with mlflow.start_run(run_id=run_id, log_system_metrics=False):
-                # skops (mlflow's default) refuses tree models; explicit requirements skip a 2 s inference
+                # skops needs the tree/loss types named; explicit requirements skip a 2 s inference
                 info = mlflow.sklearn.log_model(
-                    model, name=MODEL_NAME, serialization_format="cloudpickle",
+                    model, name=MODEL_NAME, serialization_format="skops", skops_trusted_types=trusted_types,
                     pip_requirements=pip_requirements, signature=signature, input_example=input_example)
         return str(info.model_uri)
 

@@ -1,9 +1,10 @@
 """The training workflow `mlbot init` writes, pinned to the mlbot that wrote it, and `init --upgrade`.
 
-The template installs `${{ vars.MLBOT_INSTALL || 'mlbot' }}` (or `"${MLBOT_INSTALL:-mlbot}"` in shell):
-a bare name would install whatever the package index serves under it, so every install token is
-replaced by the exact release of the running mlbot (`mlbot-gitops==X.Y.Z`). The repository variable
-MLBOT_INSTALL still overrides it (a fork, a git URL at a pinned sha).
+The template installs `${{ vars.MLBOT_INSTALL || 'mlbot-gitops==MLBOT_VERSION' }}`: a placeholder pip
+refuses, so an unrendered copy fails loudly instead of installing whatever the package index serves.
+`mlbot init` replaces it (and the bare `'mlbot'` defaults of older templates) with the exact release
+of the running mlbot (`mlbot-gitops==X.Y.Z`). The repository variable MLBOT_INSTALL still overrides
+it (a fork, a git URL at a pinned sha).
 """
 
 from __future__ import annotations

@@ -142,15 +142,15 @@ def test_the_run_name_is_what_the_bot_parses_from_display_title() -> None:
     from bot.handlers.lifecycle import RUN_NAME
 
     run_name = load(ROOT / ".github" / "workflows" / "mlbot-train.yml")["run-name"]
-    values = iter(["a" * 40, "17"])  # what Actions renders for a dispatch with sha and pr inputs
+    values = iter(["a" * 40, "17", "f" * 32])  # what Actions renders for a dispatch with sha, pr and nonce
     title = re.sub(r"\$\{\{[^}]*\}\}", lambda _: next(values), run_name)
     found = RUN_NAME.search(title)
-    assert found is not None and found.groups() == ("a" * 40, "17")
+    assert found is not None and found.groups() == ("a" * 40, "17", "f" * 32)
 
 
 def test_the_training_workflow_contract() -> None:
     doc = load(ROOT / ".github" / "workflows" / "mlbot-train.yml")
-    assert set(doc["on"]["workflow_dispatch"]["inputs"]) == {"sha", "pr", "params"}
+    assert set(doc["on"]["workflow_dispatch"]["inputs"]) == {"sha", "pr", "params", "nonce"}
     assert {"pull_request", "push"} <= set(doc["on"])
     # workflow_run webhooks carry display_title, not dispatch inputs: the title ties a run to its PR
     assert "sha=${{ inputs.sha" in doc["run-name"] and "pr=${{ inputs.pr" in doc["run-name"]

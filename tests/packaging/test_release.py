@@ -17,9 +17,9 @@ from bot.scaffold import render_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = ROOT / ".github" / "workflows" / "release.yml"
-# .github/workflows/mlbot-train.yml is this repository's copy of the unrendered template (its
-# install default is the token `mlbot init` replaces); what users get is the rendered file below.
-INSTALLERS = [p for p in sorted((ROOT / ".github" / "workflows").glob("*.y*ml")) if p.name != "mlbot-train.yml"]
+# .github/workflows/mlbot-train.yml is this repository's copy of the unrendered template: its install
+# default is a placeholder pip refuses, which `mlbot init` replaces with an exact release.
+INSTALLERS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 ACTIONS = sorted((ROOT / "actions").glob("*/action.yml"))
 PUBLISH = "pypa/gh-action-pypi-publish@"
 

@@ -168,7 +168,7 @@ def _run_url(view: ReportView, run_id: str, experiment_id: str | None) -> str | 
 def flips_line(flips: Flips | None) -> str:
     """Rows production got right that the candidate gets wrong, in one sentence (after "Negative flips:")."""
     if flips is None:
-        return "not counted (regression: a row is not simply right or wrong)"
+        return "not counted (a regression has no right or wrong per row, or production's predictions are missing)"
     back = f"{flips.positive} went from wrong to right"
     if not flips.negative:
         return f"none — no eval row production got right is wrong for the candidate; {back}"

@@ -38,7 +38,7 @@ from bot.core.judge.verdict import NOISE
 
 Method = Literal["auto", "bootstrap"]
 DELONG = "DeLong"
-MULTINOMIAL = "bootstrap (multinomial, exact counts)"
+MULTINOMIAL = "multinomial bootstrap"
 BOOTSTRAP = "bootstrap"
 DELTA_METHOD = "delta method"
 DELTA_METHOD_ROWS = 5_000

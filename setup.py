@@ -1,11 +1,13 @@
-"""Packages: everything under bot/, plus the top-level policy library shipped as `bot.policies`.
+"""Packages: everything under bot/, plus two top-level folders shipped inside it.
 
-(pyproject.toml holds the rest; a mapped package outside bot/ is the one thing it cannot say.)
+`policies/` (the policy library) ships as `bot.policies`; `examples/` ships as `bot.examples`, so
+`mlbot demo` finds examples/breast-cancer in an installed wheel too. pyproject.toml holds the rest;
+a mapped package outside bot/ is the one thing it cannot say.
 """
 
 from setuptools import find_packages, setup
 
 setup(
-    packages=[*find_packages(include=["bot", "bot.*"]), "bot.policies"],
-    package_dir={"bot.policies": "policies"},
+    packages=[*find_packages(include=["bot", "bot.*"]), "bot.policies", "bot.examples"],
+    package_dir={"bot.policies": "policies", "bot.examples": "examples"},
 )

@@ -1,103 +1,47 @@
-"""Ports: the Protocols handlers talk to, and the plain dataclasses that cross them.
+"""Ports: the Protocols handlers and use cases talk to, and the `Context` that carries them.
 
-No PyGithub or MLflow object ever crosses a port; adapters translate to these types.
-Adapters: `github_client.GitHubForge` (Forge), `mlflow_client` (Tracker), `runners` (Runner),
-`queue` (JobQueue). Tests of the pure core may pass small recording fakes.
+No PyGithub or MLflow object ever crosses a port; adapters translate to the dataclasses of
+`bot.core.types` (re-exported here). Adapters: `adapters.github` (Forge), `adapters.mlflow` (Tracker),
+`adapters.runners` (Runner), `adapters.queue` (JobQueue). Unit tests pass recording fakes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bot.core.judge.table import PredictionTable
+from bot.core.types import (
+    CheckConclusion,
+    CheckOutput,
+    CheckRun,
+    CheckStatus,
+    Comment,
+    CommitComparison,
+    CommitStatus,
+    CompareStatus,
+    DeploymentState,
+    LedgerAction,
+    LedgerEntry,
+    ModelVersionRef,
+    Permission,
+    Promotion,
+    PullRequest,
+    Reaction,
+    Review,
+    RunRecord,
+    TrainingJob,
+    TrainingOutcome,
+)
 
-Permission = Literal["admin", "maintain", "write", "triage", "read", "none"]
-CheckStatus = Literal["queued", "in_progress", "completed"]
-CheckConclusion = Literal[
-    "success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required"
+__all__ = [
+    "CheckConclusion", "CheckOutput", "CheckRun", "CheckStatus", "Comment", "CommitComparison", "CommitStatus",
+    "CompareStatus", "Context", "DeploymentState", "Forge", "JobQueue", "LedgerAction", "LedgerEntry", "Locks",
+    "ModelVersionRef", "Permission", "Promotion", "PullRequest", "Reaction", "Repositories", "Review", "RunRecord",
+    "Runner", "Tracker", "TrainingJob", "TrainingOutcome",
 ]
-Reaction = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
-DeploymentState = Literal["error", "failure", "inactive", "in_progress", "queued", "pending", "success"]
-CompareStatus = Literal["ahead", "behind", "identical", "diverged"]
-
-
-# --- GitHub ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PullRequest:
-    repo: str  # "owner/name" of the base repository
-    number: int
-    title: str
-    author: str
-    head_sha: str
-    head_ref: str
-    head_repo: str  # "owner/name" of the head repository (differs from `repo` for forks)
-    base_ref: str
-    base_sha: str
-    state: Literal["open", "closed"] = "open"
-    draft: bool = False
-    merged: bool = False
-    merge_commit_sha: str | None = None
-    html_url: str = ""
-
-    @property
-    def from_fork(self) -> bool:
-        return self.head_repo.lower() != self.repo.lower()
-
-
-@dataclass(frozen=True)
-class Comment:
-    id: int
-    author: str
-    body: str
-    html_url: str = ""
-
-
-@dataclass(frozen=True)
-class Review:
-    author: str
-    state: str  # normalised upper case: APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED
-    commit_sha: str | None = None
-
-
-@dataclass(frozen=True)
-class CheckRun:
-    id: int
-    name: str
-    head_sha: str
-    status: str
-    conclusion: str | None = None
-    details_url: str | None = None
-
-
-@dataclass(frozen=True)
-class CommitStatus:
-    context: str
-    state: str  # success | failure | error | pending
-
-
-@dataclass(frozen=True)
-class CheckOutput:
-    title: str
-    summary: str
-    text: str | None = None
-
-
-@dataclass(frozen=True)
-class CommitComparison:
-    """How `head` relates to `base` (GitHub compare): commits only in head (`ahead_by`) or only in base."""
-
-    status: CompareStatus
-    ahead_by: int
-    behind_by: int
-
-    @property
-    def head_contains_base(self) -> bool:
-        """Whether every commit of `base` is in `head` (head is base or descends from it)."""
-        return self.status in ("ahead", "identical")
 
 
 class Forge(Protocol):
@@ -114,6 +58,10 @@ class Forge(Protocol):
         ...
 
     def get_pull(self, repo: str, number: int) -> PullRequest: ...
+
+    def recent_pulls(self, repo: str, state: Literal["open", "closed"], limit: int = 50) -> list[PullRequest]:
+        """Pull requests in `state`, most recently updated first (one page)."""
+        ...
 
     def list_pull_files(self, repo: str, number: int) -> list[str]: ...
 
@@ -185,19 +133,6 @@ class Forge(Protocol):
         ...
 
 
-# --- Jobs -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A verified webhook delivery as queued: parsing the JSON happens in the worker."""
-
-    delivery_id: str
-    event: str
-    body: bytes
-    content_type: str = "application/json"
-    received_at: float = 0.0
-
 
 class JobQueue(Protocol):
     """A durable queue: a job enqueued is run at least once, deduped by its key."""
@@ -206,46 +141,45 @@ class JobQueue(Protocol):
         """Queue a job; return False when a job with the same key was already accepted."""
         ...
 
+    def known(self, key: str) -> bool:
+        """Whether a job (or delivery) with this key was ever accepted."""
+        ...
+
+
+class Locks(Protocol):
+    """Locks shared by every worker of a deployment (Redis, or the SQLite queue's own store)."""
+
+    def hold(self, key: str, *, lease: float) -> AbstractContextManager[None]:
+        """Hold `key` until the block ends; a holder that dies frees it after `lease` seconds."""
+        ...
+
+
+class Repositories(Protocol):
+    """The repositories the bot has worked for, with when it first did (what the reconciler revisits)."""
+
+    def add(self, repo: str) -> None:
+        """Remember `repo` (the first time only)."""
+        ...
+
+    def since(self) -> dict[str, float]:
+        """Every remembered repository (lower case) and when it was first seen (epoch seconds)."""
+        ...
+
 
 @dataclass
 class Context:
-    """What a handler gets: the ports, plus who the bot is."""
+    """What a handler gets: the ports, who the bot is (resolved once), and per-process memory."""
 
     forge: Forge
     queue: JobQueue
+    tracker: Tracker
     bot_login: str
-    tracker: Tracker | None = None
     runners: Mapping[str, Runner] = field(default_factory=dict)  # by `ci.runner`: "local", "actions"
     mlflow_url: str | None = None  # public MLflow UI base, for links in reports
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
-# --- Training runners -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainingJob:
-    """What to train: a commit of a repository, for a pull request (None for a manual run)."""
-
-    repo: str
-    sha: str
-    pr: int | None
-    branch: str
-    trigger: str = "pull_request"  # pull_request | command | merge | manual
-    params: dict[str, Any] = field(default_factory=dict)  # validated `/retrain` overrides
-    default_branch: str = "main"  # Actions dispatches on it; the sha travels as an input
-    workflow: str = "mlbot-train.yml"
-
-
-@dataclass(frozen=True)
-class TrainingOutcome:
-    """How a training run that ran here ended; `message` is one sentence for the check run."""
-
-    ok: bool
-    run_id: str | None
-    log_tail: str
-    duration: float
-    message: str = ""
+    locks: Locks | None = None  # None: process-local locks only (one worker process)
+    signing_keys: tuple[str, ...] = ()  # sign the nonces of dispatched workflow runs (newest first)
+    repositories: Repositories | None = None  # None: no reconciler in this process
+    memo: Any = None  # bot.usecases.memo.Memo, created on first use
 
 
 class Runner(Protocol):
@@ -255,68 +189,6 @@ class Runner(Protocol):
         """Train `job`: None when it runs elsewhere (a workflow_run webhook reports it), else the outcome."""
         ...
 
-
-# --- Registry (MLflow) ----------------------------------------------------------------------
-
-LedgerAction = Literal["promote", "rollback"]
-
-
-@dataclass(frozen=True)
-class ModelVersionRef:
-    """A registered model version as mlbot sees it."""
-
-    model: str
-    version: str
-    run_id: str | None = None
-    sha: str | None = None
-    status: str | None = None  # mlbot.status: production | replaced | rolled-back
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One promotion or rollback, as recorded in the registry's append-only ledger."""
-
-    seq: int
-    action: LedgerAction
-    model: str
-    version: str
-    previous: str | None  # the version that was production before (None: nothing was)
-    at: str  # ISO 8601, UTC
-    by: str
-    reason: str = ""
-    sha: str | None = None
-    pr: int | None = None
-    run_id: str | None = None
-    forced: bool = False
-    note: str = ""  # e.g. what a forced promotion overrode
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """What a promote or rollback did: `changed` is False when the version already was production."""
-
-    model: str
-    alias: str
-    version: str
-    previous: str | None
-    changed: bool
-    entry: LedgerEntry | None = None
-
-
-# --- Tracking runs (MLflow) -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """A training run as logged by `mlbot train` (layout: docs/internals.md)."""
-
-    run_id: str
-    experiment_id: str
-    tags: dict[str, str]
-    params: dict[str, str]
-    metrics: dict[str, float]
-    artifact_uri: str
-    start_time: int  # milliseconds since the epoch, as MLflow stores it
 
 
 class Tracker(Protocol):

@@ -6,6 +6,7 @@ import logging
 import sys
 import traceback
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -19,18 +20,35 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: flags show no `<bool>` type, required options say `[required]`.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 for group in (train, registry, serve, sandbox, init, demo):
     group.register(app)
 
 
+def _print_version(show: bool) -> None:
+    if show:
+        from bot import __version__
+
+        typer.echo(f"mlbot {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: Annotated[bool, typer.Option(
+        "--version", help="Print mlbot's version and exit.", callback=_print_version, is_eager=True)] = False,
+) -> None:
+    """GitOps for ML models: retrain on pull requests, compare honestly, gate, promote in MLflow."""
+
+
 @app.command(hidden=True)
 def version() -> None:
     """Print mlbot's version."""
-    from bot import __version__
-
-    typer.echo(__version__)
+    _print_version(True)
 
 log = logging.getLogger("mlbot")
 

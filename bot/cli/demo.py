@@ -19,8 +19,11 @@ def register(app: typer.Typer) -> None:
 
 
 def example_dir() -> Path:
-    """The breast-cancer example shipped beside the package."""
-    return Path(__file__).resolve().parents[2] / "examples" / "breast-cancer"
+    """The breast-cancer example: the checkout's examples/, else the copy shipped in the wheel."""
+    checkout = Path(__file__).resolve().parents[2] / "examples" / "breast-cancer"
+    if checkout.is_dir():
+        return checkout
+    return Path(__file__).resolve().parents[1] / "examples" / "breast-cancer"  # bot.examples
 
 
 def demo(

@@ -13,18 +13,21 @@ import typer
 from bot.core.errors import ConfigError, NotFound, Problem, UsageError
 
 if TYPE_CHECKING:
-    from bot.adapters.mlflow.tracker import MlflowTracker
     from bot.core.config import Project
-    from bot.ports import LedgerEntry
+    from bot.ports import LedgerEntry, Tracker
     from bot.service.settings import Settings
     from bot.usecases.assess import Assessment
 
-ProjectOpt = Annotated[Path, typer.Option("--project", "-p", help="Directory holding mlbot.yaml.")]
-RunOpt = Annotated[str | None, typer.Option("--run", help="MLflow run id of the candidate.")]
-ShaOpt = Annotated[str | None, typer.Option("--sha", help="Commit whose newest run is the candidate.")]
-ByOpt = Annotated[str | None, typer.Option("--by", help="Who is doing this, for the ledger (default: you).")]
-MARKS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "skip",
-         "waived": "waived"}
+ProjectOpt = Annotated[Path, typer.Option(
+    "--project", "-p", metavar="DIR", help="Directory holding mlbot.yaml.")]
+RunOpt = Annotated[str | None, typer.Option(
+    "--run", metavar="RUN_ID", help="MLflow run id of the candidate (give one of --run/--sha).")]
+ShaOpt = Annotated[str | None, typer.Option(
+    "--sha", metavar="SHA", help="Commit whose newest run is the candidate (give one of --run/--sha).")]
+ByOpt = Annotated[str | None, typer.Option(
+    "--by", metavar="LOGIN", help="Who is doing this, for the ledger (default: you).")]
+MARKS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "SKIPPED",
+         "waived": "WAIVED"}
 
 
 def _choice(value: str, allowed: tuple[str, ...]) -> str:
@@ -43,6 +46,12 @@ def read_policies(root: Path) -> dict[str, str]:
         raise ConfigError([Problem(str(folder), "", f"cannot be read ({error})")]) from None
 
 
+def policy_source(root: Path) -> str:
+    """Where the gates came from, for the report's footer."""
+    folder = (root / "policies").resolve()
+    return f"{folder}/*.yaml" if read_policies(root) else "mlbot's default policy (no policies/*.yaml here)"
+
+
 def _me() -> str:
     try:
         return pwd.getpwuid(os.getuid()).pw_name
@@ -50,15 +59,14 @@ def _me() -> str:
         return f"uid {os.getuid()}"
 
 
-def _open(directory: Path, *, need_project: bool = True) -> tuple[Project | None, MlflowTracker, Settings]:
-    from bot.adapters.mlflow.tracker import MlflowTracker
+def _open(directory: Path, *, need_project: bool = True) -> tuple[Project | None, Tracker, Settings]:
     from bot.core.config import load_project
+    from bot.service.composition import build_tracker
     from bot.service.settings import load_settings
 
     settings = load_settings()
     project = load_project(directory) if need_project else None
-    tracker = MlflowTracker(settings.mlflow_tracking_uri, lock_dir=settings.data_dir / "locks")
-    return project, tracker, settings
+    return project, build_tracker(settings), settings
 
 
 def _assess(directory: Path, run: str | None, sha: str | None) -> Assessment:
@@ -68,7 +76,7 @@ def _assess(directory: Path, run: str | None, sha: str | None) -> Assessment:
     assert project is not None
     run_id = resolve_run(project.config, tracker, run_id=run, sha=sha)
     return assess(project.config, run_id, tracker=tracker, policies=read_policies(project.root),
-                  mlflow_url=settings.mlflow_ui_url, policy_source=str(project.root / "policies"))
+                  mlflow_url=settings.mlflow_ui_url, policy_source=policy_source(project.root))
 
 
 def _warn_stale(assessment: Assessment) -> None:
@@ -78,7 +86,7 @@ def _warn_stale(assessment: Assessment) -> None:
 
 def report(
     project: ProjectOpt = Path("."), run: RunOpt = None, sha: ShaOpt = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="md | text | json")] = "md",
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="One of md, text, json.")] = "md",
     post: Annotated[bool, typer.Option("--post", help="In GitHub Actions: also upsert the PR comment and "
                                        "the mlbot/gates check (config from the base branch).")] = False,
 ) -> None:
@@ -106,7 +114,7 @@ def report(
 
 def gates(
     project: ProjectOpt = Path("."), run: RunOpt = None, sha: ShaOpt = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="text | json")] = "text",
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="One of text, json.")] = "text",
 ) -> None:
     """Evaluate the gates; exit 0 when promotable, 1 when a blocking gate fails."""
     from bot.core.report import render_json
@@ -132,12 +140,14 @@ def gates(
 def promote(
     project: ProjectOpt = Path("."), run: RunOpt = None, sha: ShaOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Override failing gates (needs --reason).")] = False,
-    reason: Annotated[str, typer.Option("--reason", help="Why; recorded in the ledger.")] = "",
+    reason: Annotated[str, typer.Option(
+        "--reason", metavar="TEXT", help="Why; recorded in the ledger (required with --force).")] = "",
     by: ByOpt = None,
-    pr: Annotated[int | None, typer.Option("--pr", help="Pull request number for the ledger.")] = None,
+    pr: Annotated[int | None, typer.Option("--pr", metavar="N", help="Pull request number for the ledger.")] = None,
 ) -> None:
     """Promote a candidate run to production if every blocking gate passes."""
-    from bot.usecases.assess import promote_candidate, resolve_run
+    from bot.usecases.assess import resolve_run
+    from bot.usecases.promotion import promote_or_refuse
 
     if run is None and sha is None and not force:  # in Actions: the merged PR of the pushed commit
         from bot.service.actions_mode import promote_in_actions
@@ -150,16 +160,16 @@ def promote(
             typer.echo(moved if merged.changed else f"v{merged.version} already is {merged.alias}; no change")
             typer.echo(f"version={merged.version}")  # the promote action's output
             return
-    if force and not reason.strip():
-        raise UsageError("--force needs --reason: a forced promotion is recorded with why",
-                         hint='add --reason "why the gates may be overridden"')
     loaded, tracker, settings = _open(project)
     assert loaded is not None
     run_id = resolve_run(loaded.config, tracker, run_id=run, sha=sha)
-    outcome = promote_candidate(loaded.config, run_id, tracker=tracker, by=by or _me(),
-                                policies=read_policies(loaded.root), force=force, reason=reason, pr=pr,
-                                mlflow_url=settings.mlflow_ui_url)
-    done = outcome.promotion
+    decision = promote_or_refuse(loaded.config, run_id, tracker=tracker, by=by or _me(),
+                                 policies=read_policies(loaded.root), force=force, reason=reason, pr=pr,
+                                 mlflow_url=settings.mlflow_ui_url)
+    if decision.refusal is not None:
+        raise decision.refusal.error()
+    done = decision.promotion
+    assert done is not None
     if not done.changed:
         typer.echo(f"{done.model} v{done.version} already is {done.alias}; nothing changed")
         return
@@ -170,18 +180,19 @@ def promote(
 
 def rollback(
     project: ProjectOpt = Path("."),
-    to: Annotated[str | None, typer.Option("--to", help="Version to return to (promoted before).")] = None,
-    reason: Annotated[str, typer.Option("--reason", help="Why; recorded in the ledger.")] = "",
+    to: Annotated[str | None, typer.Option(
+        "--to", metavar="VERSION", help="Version to return to (promoted before).")] = None,
+    reason: Annotated[str, typer.Option(
+        "--reason", metavar="TEXT", help="Why; recorded in the ledger.  [required]")] = "",
     by: ByOpt = None,
 ) -> None:
     """Move production back to the previously promoted version (or --to VERSION)."""
-    from bot.usecases.assess import rollback as run_rollback
-
     if not reason.strip():
         raise UsageError("a rollback needs a reason", hint='pass --reason "why"')
     loaded, tracker, _ = _open(project)
     assert loaded is not None
-    done = run_rollback(loaded.config, tracker=tracker, by=by or _me(), reason=reason, to=to)
+    done = tracker.rollback(loaded.config.model, by=by or _me(), reason=reason, to=to,
+                            alias=loaded.config.promote.alias)
     typer.echo(f"rolled back {done.model} {done.alias} to v{done.version} (was v{done.previous}): {reason}")
 
 
@@ -202,9 +213,9 @@ def _entry_line(entry: LedgerEntry) -> str:
 
 def history(
     project: ProjectOpt = Path("."),
-    model: Annotated[str | None, typer.Option("--model", help="Registered model (default: from mlbot.yaml).")]
-    = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="text | json")] = "text",
+    model: Annotated[str | None, typer.Option(
+        "--model", metavar="NAME", help="Registered model (default: from mlbot.yaml).")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="One of text, json.")] = "text",
 ) -> None:
     """List every promotion and rollback of the model, oldest first."""
     fmt = _choice(format, ("text", "json"))

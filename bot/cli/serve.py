@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from bot.core.errors import UsageError
-from bot.service.settings import load_settings
+from bot.service.settings import Settings, load_settings
 
 
 def _logging() -> None:
@@ -22,6 +22,15 @@ def _redacted(url: str) -> str:
     return f"{scheme}{sep}{rest.rpartition('@')[2]}" if "@" in rest else url
 
 
+def require_github(settings: Settings) -> None:
+    """Workers talk to GitHub: refuse to start them without credentials, rather than fail every job."""
+    if not (settings.github_token or (settings.github_app_id and (settings.github_private_key
+                                                                 or settings.github_private_key_file))):
+        raise UsageError("no GitHub credentials are set, so my workers could not answer any pull request",
+                         hint="set MLBOT_GITHUB_TOKEN, or MLBOT_GITHUB_APP_ID with MLBOT_GITHUB_PRIVATE_KEY(_FILE); "
+                              "or start with --workers 0 to only receive webhooks")
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -32,10 +41,13 @@ def serve(
     """Serve POST /webhook, /healthz, /readyz and /metrics, with in-process workers."""
     import uvicorn
 
-    from bot.service.app import create_app
+    from bot.service.app import create_app, require_secrets
 
     settings = load_settings()
-    app = create_app(settings, workers=workers)  # refuses to build without a webhook secret
+    require_secrets(settings)
+    if (settings.queue_workers if workers is None else workers) > 0:
+        require_github(settings)
+    app = create_app(settings, workers=workers)
     _logging()
     uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", access_log=access_log,
                 log_level="info", lifespan="on")
@@ -48,11 +60,12 @@ def worker(
 ) -> None:
     """Process queued deliveries (scale out with several of these on a Redis queue)."""
     from bot.handlers import build_router
-    from bot.service.composition import context_factory, queue_from_settings
-    from bot.service.worker import attach_worker, github_forge
+    from bot.service.composition import context_factory, open_queue
+    from bot.service.reconciler import Reconciler
+    from bot.service.worker import attach_worker
 
     settings = load_settings()
-    queue = queue_from_settings(settings)
+    queue = open_queue(settings)
     if dead_letters:
         letters = queue.dead_letters(100)
         for letter in letters:
@@ -66,9 +79,10 @@ def worker(
     _logging()
     logging.getLogger("mlbot.worker").info("processing %s with %d thread(s)", _redacted(settings.queue_url),
                                            threads)
-    attach_worker(queue, build_router(), github_forge(settings), settings.bot_login,
-                  context_factory=context_factory(settings))  # the same ports as `mlbot serve`
+    require_github(settings)
+    processor = attach_worker(queue, build_router(), context_factory(settings))  # the same ports as `mlbot serve`
     queue.start_reaper()
+    Reconciler(processor.context, settings.reconcile_interval).start()
     try:
         queue.consumer(threads, in_thread=False).run()  # huey's consumer: SIGINT/SIGTERM stop it
     finally:

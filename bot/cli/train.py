@@ -61,16 +61,22 @@ def _fmt(value: float | None, signed: bool = False) -> str:
 
 
 def train(
-    project: Annotated[Path, typer.Option("--project", "-p", help="Directory with mlbot.yaml.")] = Path("."),
-    sha: Annotated[str | None, typer.Option(help="Commit trained (default: the checkout's HEAD).")] = None,
-    pr: Annotated[int | None, typer.Option(help="Pull request number, if any.")] = None,
-    branch: Annotated[str | None, typer.Option(help="Branch name (default: the checkout's branch).")] = None,
-    trigger: Annotated[str, typer.Option(help="pull_request | command | merge | manual.")] = "manual",
+    project: Annotated[Path, typer.Option(
+        "--project", "-p", metavar="DIR", help="Directory with mlbot.yaml.")] = Path("."),
+    sha: Annotated[str | None, typer.Option(
+        metavar="SHA", help="Commit trained (default: the checkout's HEAD).")] = None,
+    pr: Annotated[int | None, typer.Option(metavar="N", help="Pull request number, if any.")] = None,
+    branch: Annotated[str | None, typer.Option(
+        metavar="BRANCH", help="Branch name (default: the checkout's branch).")] = None,
+    trigger: Annotated[str, typer.Option(
+        metavar="TRIGGER", help="Why this run: one of pull_request, command, merge, manual.")] = "manual",
     param: Annotated[list[str] | None, typer.Option(
-        "--param", help="Override a train param: name=value (repeatable).")] = None,
-    params: Annotated[str | None, typer.Option("--params", help="Overrides as one JSON object.")] = None,
-    repo: Annotated[str, typer.Option(help="owner/name, for the mlbot.repo tag.")] = "",
-    ci_url: Annotated[str, typer.Option("--ci-url", help="Link to the CI job (mlbot.ci_url tag).")] = "",
+        "--param", metavar="NAME=VALUE", help="Override a train param (repeatable).")] = None,
+    params: Annotated[str | None, typer.Option(
+        "--params", metavar="JSON", help="Overrides as one JSON object (--param wins).")] = None,
+    repo: Annotated[str, typer.Option(metavar="OWNER/NAME", help="For the mlbot.repo tag.")] = "",
+    ci_url: Annotated[str, typer.Option(
+        "--ci-url", metavar="URL", help="Link to the CI job (mlbot.ci_url tag).")] = "",
     force: Annotated[bool, typer.Option("--force", help="Retrain even when a cached run matches.")] = False,
 ) -> None:
     """Train the candidate, score it beside production, and log everything to MLflow."""
@@ -100,7 +106,7 @@ def train(
 
 
 def check(
-    directory: Annotated[Path, typer.Argument(help="Repository holding mlbot.yaml.")] = Path("."),
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Repository holding mlbot.yaml.")] = Path("."),
 ) -> None:
     """Validate mlbot.yaml against its data and estimator; exit 2 listing every problem."""
     from bot.training.train import check_project

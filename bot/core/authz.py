@@ -6,11 +6,13 @@ pull request, `/ok-to-retrain` comments, reviews). Every decision carries a sent
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.core.commands import COMMANDS
-from bot.ports import Permission, Review
+from bot.core.types import Permission, Review
 
 RANK: dict[str, int] = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
 
@@ -157,3 +159,24 @@ def review_facts(
         elif state == "CHANGES_REQUESTED":
             blockers.append(login)
     return ReviewFacts(tuple(approvers), tuple(blockers))
+
+
+# --- dispatched workflow runs -------------------------------------------------------------------
+
+
+def run_nonce(key: str, repo: str, sha: str, pr: int | None) -> str:
+    """The nonce the bot gives a training it dispatches: an HMAC of what the run is for.
+
+    It travels as a dispatch input into the run's name; a completed `workflow_run` counts only when
+    its name carries the nonce of the repository, commit and pull request it claims.
+    """
+    message = f"{repo.lower()}|{sha}|{pr if pr is not None else ''}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def nonce_matches(keys: Iterable[str], nonce: str, repo: str, sha: str, pr: int | None) -> bool:
+    """Whether `nonce` is one of ours for this run, under any current signing key."""
+    found = False
+    for key in keys:  # no early exit: the time taken does not tell which key matched
+        found |= hmac.compare_digest(run_nonce(key, repo, sha, pr), nonce)
+    return found

@@ -40,6 +40,7 @@ class CommandSpec:
     takes_reason: bool = False
     takes_params: bool = False
     takes_version: bool = False
+    takes_sha: bool = False
 
 
 COMMANDS: dict[str, CommandSpec] = {
@@ -47,8 +48,9 @@ COMMANDS: dict[str, CommandSpec] = {
     for spec in (
         CommandSpec("retrain", "Train this pull request again, optionally overriding parameters.",
                     "/retrain [key=value ...]", "writer_or_author", takes_params=True),
-        CommandSpec("ok-to-retrain", "Allow training of this pull request's current head commit "
-                    "(forks and authors without write access).", "/ok-to-retrain", "writer"),
+        CommandSpec("ok-to-retrain", "Allow training of the head commit you reviewed (forks and authors "
+                    "without write access); name it to be exact. A later push needs a new approval.",
+                    "/ok-to-retrain [SHA]", "writer", takes_sha=True),
         CommandSpec("report", "Post the comparison report again from the latest training run.",
                     "/report", "anyone"),
         CommandSpec("gates", "Evaluate the policy gates again and update the `mlbot/gates` check.",
@@ -79,6 +81,7 @@ class ParsedCommand:
     flags: frozenset[str] = frozenset()
     reason: str | None = None
     version: int | None = None
+    sha: str | None = None  # `/ok-to-retrain SHA`: the commit the approver reviewed
 
 
 @dataclass(frozen=True)
@@ -162,9 +165,13 @@ def closest_verb(word: str) -> str | None:
     return close[0] if close else None
 
 
+ZWJ = "\u200d"
+
+
 def code(text: str) -> str:
-    """Show a user's word as inline code that no backtick or length in it can break."""
+    """Show a user's word as inline code that no backtick, length, tag, mention or marker in it can break."""
     text = text if len(text) <= 40 else text[:39] + "…"
+    text = text.replace("<", "<" + ZWJ).replace("@", "@" + ZWJ)
     return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
@@ -207,6 +214,7 @@ def parse_arguments(spec: CommandSpec, line: int, text: str, rest: str) -> Parse
     flags: set[str] = set()
     reason: str | None = None
     version: int | None = None
+    sha: str | None = None
     words, stray = tokenize(rest)
     index = 0
     while index < len(words):
@@ -233,11 +241,13 @@ def parse_arguments(spec: CommandSpec, line: int, text: str, rest: str) -> Parse
             args[key] = value
         elif spec.takes_version and version is None and re.fullmatch(r"[vV]?[0-9]+", word):
             version = int(word.lstrip("vV"))
+        elif spec.takes_sha and sha is None and re.fullmatch(r"[0-9a-fA-F]{7,40}", word):
+            sha = word.lower()
         else:
             return error(f"`/{spec.verb}` does not take {code(word)}")
     if stray is not None:
         return error(f"`/{spec.verb}` has an unclosed quote")
-    return ParsedCommand(spec.verb, line, args, frozenset(flags), reason, version)
+    return ParsedCommand(spec.verb, line, args, frozenset(flags), reason, version, sha)
 
 
 def read_reason(rest: str, words: list[tuple[str, int, int]], index: int) -> tuple[str, int]:
@@ -297,7 +307,7 @@ def coerce(key: str, raw: str, current: object) -> object:
         if current is None:
             return None
         raise UsageError(f"{key} cannot be null: its configured value is {type_name(current)}",
-                         hint=f"give a {type_name(current)}, e.g. {key}={current!r}")
+                         hint=f"give {type_name(current)}, e.g. {key}={current!r}")
     try:
         if isinstance(current, bool):
             return parse_bool(text)
@@ -311,7 +321,7 @@ def coerce(key: str, raw: str, current: object) -> object:
             return guess(text)
     except ValueError:
         raise UsageError(f"{key}={raw} is not {type_name(current)}",
-                         hint=f"give a {type_name(current)}, e.g. {key}={current!r}") from None
+                         hint=f"give {type_name(current)}, e.g. {key}={current!r}") from None
     raise UsageError(f"{key} is {type_name(current)} in mlbot.yaml and cannot be set from a comment",
                      hint="change it in mlbot.yaml instead")
 

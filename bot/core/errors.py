@@ -52,12 +52,6 @@ class UsageError(MlbotError):
     exit_code = 2
 
 
-class GatesFailed(MlbotError):
-    """A blocking gate failed or was inconclusive."""
-
-    exit_code = 1
-
-
 class PromotionRefused(MlbotError):
     """The registry did not move: gates, authorization, or a missing reason."""
 

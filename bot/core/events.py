@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.core.errors import MlbotError
-from bot.ports import PullRequest
+from bot.core.types import PullRequest
 
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -138,16 +138,6 @@ class Event:
         builder = _BUILDERS.get(event)
         return builder(base, payload) if builder else UnknownEvent(**base, payload=dict(payload))
 
-    @classmethod
-    def from_http(cls, headers: Mapping[str, str], body: bytes) -> Event:
-        """Build the typed event from a delivery's headers and raw body (signature checked elsewhere)."""
-        lower = {k.lower(): v for k, v in headers.items()}
-        name = lower.get("x-github-event")
-        if not name:
-            raise MalformedDelivery("the delivery has no X-GitHub-Event header")
-        payload = parse_json(decode_body(lower.get("content-type"), body))
-        return cls.from_payload(name, payload, lower.get("x-github-delivery", ""))
-
 
 def _common(event: str, payload: Mapping[str, Any], delivery_id: str) -> dict[str, Any]:
     installation = _obj(payload, "installation")
@@ -246,6 +236,9 @@ def pull_request_from(repo: str, pr: Mapping[str, Any]) -> PullRequest:
         merged=_bool(pr, "merged"),
         merge_commit_sha=_opt_str(pr, "merge_commit_sha"),
         html_url=_str(pr, "html_url"),
+        default_branch=_str(_obj(base, "repo"), "default_branch"),
+        clone_url=_str(_obj(base, "repo"), "clone_url"),
+        merged_at=_str(pr, "merged_at"),
     )
 
 

@@ -85,11 +85,6 @@ def edited_policies(changed: Iterable[str]) -> list[str]:
     return [path for path in changed if normalize(path).startswith(POLICIES_DIR)]
 
 
-def edits_config(changed: Iterable[str]) -> bool:
-    """Return whether the pull request edits `mlbot.yaml` at the repository root."""
-    return any(normalize(path) == CONFIG_FILE for path in changed)
-
-
 def governance_edits(changed: Iterable[str]) -> list[str]:
     """Return the changed files that change the bot's own rules: mlbot.yaml and policies/."""
     files = list(changed)

@@ -17,12 +17,13 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from bot.core import markers
 from bot.core.judge.compare import Comparison, MetricComparison
 from bot.core.judge.flips import Flips
 from bot.core.judge.gates import Evaluation, GateResult
 from bot.core.judge.verdict import NOISE
+from bot.core.types import COMMENT_LIMIT
 
-COMMENT_LIMIT = 65_536
 _SAFE_LIMIT = COMMENT_LIMIT - 536  # room for GitHub counting a few characters differently
 _SHRINK_STEPS = (50, 20, 5, 0)  # rows kept per long table, tried in turn until the comment fits
 _ZWJ = "\u200d"
@@ -44,7 +45,7 @@ WAITING_KINDS = frozenset({"review", "checks"})
 
 def marker(model: str) -> str:
     """The first line of the sticky comment, which finds it again."""
-    return f"<!-- mlbot:report model={model} -->"
+    return markers.write("report", model=model)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,19 @@ def escape_md(value: object) -> str:
     text = re.sub(r"@(?=\w)", "@" + _ZWJ, text)
     text = re.sub(r"(?m)^(\s*)([#/>!-])", lambda m: m.group(1) + f"&#{ord(m.group(2))};", text)
     return text.replace("\n", " ")
+
+
+def fence_block(value: object) -> str:
+    """Untrusted text (a log, a traceback) as a code block nothing inside can break out of.
+
+    The fence is longer than any backtick run in the text; `<`, `@` and `](` get a zero-width
+    joiner, so no HTML, mention, marker or link survives even in a renderer that ignores the fence.
+    """
+    text = _CONTROL.sub("", str(value)).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("<", "<" + _ZWJ).replace("@", "@" + _ZWJ).replace("](", "]" + _ZWJ + "(")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
 
 
 def escape_plain(value: object) -> str:
@@ -155,7 +169,10 @@ def headline(view: ReportView) -> tuple[str, str]:
     if blocking:
         return "blocked", f"{len(blocking)} blocking gate(s) did not pass: {names}"
     if view.comparison.first_promotion:
-        return "first promotion", "There is no production model yet; the absolute gates pass"
+        passed = [r for r in ev.results if r.verdict == "pass"]
+        if passed:
+            return "first promotion", "There is no production model yet; every gate that applies without one passes"
+        return "first promotion", "There is no production model yet, so no gate applies; nothing blocks it"
     return "promotable", "Every blocking gate passes"
 
 

@@ -19,7 +19,7 @@ import uvicorn
 
 from bot.adapters.queue import DurableQueue
 from bot.sandbox.server import SandboxServer
-from bot.service.composition import context_factory, queue_from_settings
+from bot.service.composition import open_queue
 from bot.service.settings import Settings
 
 BOT_LOGIN = "mlbot[bot]"
@@ -67,8 +67,8 @@ class LocalStack:
             clone_url=str(self.workdir / "sandbox" / "repos") + "/{repo}.git", queue_workers=self.workers,
             **self.overrides,
         )
-        self.queue = queue_from_settings(self.settings)  # ours: `settle` reads its counts, `stop` closes it
-        app = create_app(self.settings, queue=self.queue, context_factory=context_factory(self.settings))
+        self.queue = open_queue(self.settings)  # ours: `settle` reads its counts, `stop` closes it
+        app = create_app(self.settings, queue=self.queue)  # every port from settings, as `mlbot serve` does
         config = uvicorn.Config(app, log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},

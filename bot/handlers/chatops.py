@@ -11,14 +11,23 @@ from dataclasses import dataclass
 from bot.core.authz import Actor, authorize
 from bot.core.commands import CommandError, ParsedCommand, parse_comment, render_help, validate_retrain_params
 from bot.core.errors import ConfigError, MlbotError
-from bot.core.events import Event, IssueCommentEvent
-from bot.handlers import lifecycle
-from bot.handlers.promotion import announce
-from bot.handlers.reporting import complete_gates_check, judge, publish_report
+from bot.core.events import Event, IssueCommentEvent, UnknownEvent
+from bot.core.report import escape_md
+from bot.core.types import PullRequest
 from bot.handlers.routing import Router
-from bot.ports import Context, PullRequest
-from bot.usecases.assess import describe_gate, promote_candidate
-from bot.usecases.repo_state import NotConfigured, RepoSettings, approval_marker, gate_context, read_settings
+from bot.ports import Context
+from bot.usecases import jobs
+from bot.usecases.assess import describe_gate
+from bot.usecases.promotion import announce, promote_or_refuse
+from bot.usecases.repo_state import (
+    NotConfigured,
+    RepoSettings,
+    gate_context,
+    read_settings,
+    settings_ref,
+)
+from bot.usecases.reporting import complete_gates_check, judge, publish_report
+from bot.usecases.training import approve, start_training
 
 log = logging.getLogger("mlbot.chatops")
 router = Router()
@@ -30,32 +39,60 @@ class Reply:
     text: str
 
 
+@dataclass(frozen=True)
+class Request:
+    """One command from one comment, about one pull request, with the base commit's settings."""
+
+    pull: PullRequest
+    settings: RepoSettings
+    command: ParsedCommand
+    by: str
+    comment_id: int
+    comment_url: str
+
+
 @router.register("issue_comment", "created")
 def on_comment(event: Event, ctx: Context) -> None:
-    """Run every command in a new comment (edits are ignored: only `created` is routed)."""
+    """Queue the commands of a new comment, once per comment id (edits are ignored: only `created` is routed).
+
+    A delivery replayed under a new id, or redelivered by GitHub under its own, names the same
+    comment: its commands never run twice.
+    """
     if not isinstance(event, IssueCommentEvent) or event.author.lower() == ctx.bot_login.lower():
         return
-    mention = ctx.bot_login.removesuffix("[bot]")
-    found = parse_comment(event.body, bot_mention=mention)
-    if not found:
+    if not parse_comment(event.body, bot_mention=ctx.bot_login.removesuffix("[bot]")):
         return
-    ctx.forge.add_reaction(event.repo, event.comment_id, "eyes")
-    if not event.is_pull_request:
-        finish(ctx, event, [Reply(False, "mlbot commands work on pull requests, not on issues.")])
+    request = jobs.CommandRequested(repo=event.repo, number=event.number, is_pull_request=event.is_pull_request,
+                                    comment_id=event.comment_id, body=event.body, author=event.author,
+                                    html_url=event.html_url)
+    if not jobs.enqueue(ctx.queue, request, f"command:{event.repo.lower()}:{event.comment_id}"):
+        log.info("comment %s on %s#%s was already handled", event.comment_id, event.repo, event.number)
+
+
+@router.register(jobs.CommandRequested.kind)
+def run_comment(event: Event, ctx: Context) -> None:
+    """Run every command in a comment: 👀 on receipt, a reply, then 🚀 if all went well, else 😕."""
+    if not isinstance(event, UnknownEvent):
+        return
+    comment = jobs.CommandRequested.from_payload(event.payload)
+    found = parse_comment(comment.body, bot_mention=ctx.bot_login.removesuffix("[bot]"))
+    ctx.forge.add_reaction(comment.repo, comment.comment_id, "eyes")
+    if not comment.is_pull_request:
+        finish(ctx, comment, [Reply(False, "mlbot commands work on pull requests, not on issues.")])
         return
     replies: list[Reply] = []
     for item in found:
         if isinstance(item, CommandError):
-            replies.append(Reply(False, item.message))
+            replies.append(Reply(False, item.message))  # commands.py quotes what the user typed
             continue
         try:
-            replies.append(run_command(ctx, event, item))
+            replies.append(run_command(ctx, comment, item))
         except MlbotError as error:
-            replies.append(Reply(False, f"`/{item.verb}` failed: {error}"))
-    finish(ctx, event, replies)
+            replies.append(Reply(False, f"`/{item.verb}` failed: {escape_md(error)}"))
+    finish(ctx, comment, replies)
 
 
-def finish(ctx: Context, event: IssueCommentEvent, replies: list[Reply]) -> None:
+def finish(ctx: Context, event: jobs.CommandRequested, replies: list[Reply]) -> None:
     """One reply quoting the command's outcome(s), then 🚀 if all went well, else 😕."""
     ok = all(r.ok for r in replies)
     body = f"@{event.author} " + "\n\n".join(r.text for r in replies)
@@ -63,89 +100,94 @@ def finish(ctx: Context, event: IssueCommentEvent, replies: list[Reply]) -> None
     ctx.forge.add_reaction(event.repo, event.comment_id, "rocket" if ok else "confused")
 
 
-def run_command(ctx: Context, event: IssueCommentEvent, command: ParsedCommand) -> Reply:
+def run_command(ctx: Context, event: jobs.CommandRequested, command: ParsedCommand) -> Reply:
     """Authorize `command` for its author right now, then carry it out."""
     if command.verb == "help":
         return Reply(True, render_help(bot_mention=ctx.bot_login.removesuffix("[bot]")))
     pull = ctx.forge.get_pull(event.repo, event.number)
     try:
-        settings = read_settings(ctx.forge, pull.repo, pull.base_ref)
+        settings = read_settings(ctx, pull.repo, settings_ref(pull))
     except NotConfigured:
-        return Reply(False, f"{pull.repo} has no mlbot.yaml on {pull.base_ref}; run `mlbot init` to add one.")
+        return Reply(False, f"{escape_md(pull.repo)} has no mlbot.yaml on {escape_md(pull.base_ref)}; "
+                            "run `mlbot init` to add one.")
     except ConfigError as error:
-        return Reply(False, f"mlbot.yaml or a policy on {pull.base_ref} is invalid: {error.message}")
+        return Reply(False, f"mlbot.yaml or a policy on {escape_md(pull.base_ref)} is invalid: "
+                            f"{escape_md(error.message)}")
     actor = Actor(repo=pull.repo, login=event.author, permission=ctx.forge.permission(pull.repo, event.author),
                   pr_author=pull.author, pr_from_fork=pull.from_fork,
                   promoters=tuple(settings.config.commands.promoters))
     decision = authorize(command.verb, actor)
     if not decision.allowed:
-        return Reply(False, f"I did not run `/{command.verb}`: {decision.reason}")
-    handler = VERBS[command.verb]
-    return handler(ctx, pull, settings, command, event.author)
+        return Reply(False, f"I did not run `/{command.verb}`: {escape_md(decision.reason)}")
+    request = Request(pull, settings, command, event.author, event.comment_id, event.html_url)
+    return VERBS[command.verb](ctx, request)
 
 
-def retrain(ctx: Context, pull: PullRequest, settings: RepoSettings, command: ParsedCommand, by: str) -> Reply:
-    config = settings.config
-    params = validate_retrain_params(command.args, list(config.commands.retrain_params), config.train.params)
-    what = lifecycle.start_training(ctx, pull, trigger="command", params=params)
-    return Reply(True, f"`/retrain`: {what}.")
+def retrain(ctx: Context, r: Request) -> Reply:
+    config = r.settings.config
+    params = validate_retrain_params(r.command.args, list(config.commands.retrain_params), config.train.params)
+    # every /retrain comment is its own attempt: a failed training is retried, a finished one hits the run-cache
+    what = start_training(ctx, r.pull, trigger="command", params=params, attempt=f"comment-{r.comment_id}")
+    return Reply(True, f"`/retrain`: {escape_md(what)}.")
 
 
-def ok_to_retrain(ctx: Context, pull: PullRequest, settings: RepoSettings, command: ParsedCommand,
-                  by: str) -> Reply:
-    ctx.forge.create_comment(pull.repo, pull.number, f"{approval_marker(pull.head_sha, by)}\n"
-                             f"@{by} approved training of {pull.head_sha[:7]}. A new push needs a new "
-                             "`/ok-to-retrain`.")
-    what = lifecycle.start_training(ctx, pull, trigger="command")
-    return Reply(True, f"`/ok-to-retrain` for {pull.head_sha[:7]}: {what}.")
+def ok_to_retrain(ctx: Context, r: Request) -> Reply:
+    what = approve(ctx, r.pull, by=r.by, comment_id=r.comment_id, named=r.command.sha)
+    return Reply(what.startswith("approved"), f"`/ok-to-retrain`: {escape_md(what)}")
 
 
-def latest_run(ctx: Context, pull: PullRequest, settings: RepoSettings) -> str:
-    run_id = ctx.tracker.find_run(settings.config.experiment_name, pull.head_sha) if ctx.tracker else None
+def latest_run(ctx: Context, r: Request) -> str:
+    run_id = ctx.tracker.find_run(r.settings.config.experiment_name, r.pull.head_sha)
     if run_id is None:
-        raise MlbotError(f"there is no finished training run of {pull.head_sha[:7]} yet",
+        raise MlbotError(f"there is no finished training run of {r.pull.head_sha[:7]} yet",
                          hint="wait for the mlbot/train check, or comment /retrain")
     return run_id
 
 
-def report(ctx: Context, pull: PullRequest, settings: RepoSettings, command: ParsedCommand, by: str) -> Reply:
-    publish_report(ctx, pull, latest_run(ctx, pull, settings))
+def report(ctx: Context, r: Request) -> Reply:
+    publish_report(ctx, r.pull, latest_run(ctx, r), r.settings, fresh=True)
     return Reply(True, "`/report`: the report above is up to date.")
 
 
-def gates(ctx: Context, pull: PullRequest, settings: RepoSettings, command: ParsedCommand, by: str) -> Reply:
-    assessment = judge(ctx, pull, latest_run(ctx, pull, settings), settings)
-    complete_gates_check(ctx, pull, assessment)
-    lines = "\n".join(f"- {describe_gate(r)}" for r in assessment.evaluation.results)
+def gates(ctx: Context, r: Request) -> Reply:
+    assessment = judge(ctx, r.pull, latest_run(ctx, r), r.settings)
+    complete_gates_check(ctx, r.pull, assessment)
+    lines = "\n".join(f"- {escape_md(describe_gate(g))}" for g in assessment.evaluation.results)
     verdict = "promotable" if assessment.promotable else "not promotable"
     return Reply(True, f"`/gates`: {verdict}.\n\n{lines}")
 
 
-def promote(ctx: Context, pull: PullRequest, settings: RepoSettings, command: ParsedCommand, by: str) -> Reply:
-    if ctx.tracker is None:
-        raise MlbotError("this bot has no MLflow tracker configured")
-    force = "force" in command.flags
-    outcome = promote_candidate(settings.config, latest_run(ctx, pull, settings), tracker=ctx.tracker, by=by,
-                                policies=settings.policies, force=force, reason=command.reason or "",
-                                context=gate_context(ctx.forge, pull), pr=pull.number, mlflow_url=ctx.mlflow_url)
-    if not outcome.promotion.changed:
-        return Reply(True, f"`/promote`: v{outcome.promotion.version} already is production; nothing moved.")
-    announce(ctx, pull, settings, outcome.promotion, ref=pull.head_sha)
-    return Reply(True, f"`/promote`: done{' (forced: ' + (command.reason or '') + ')' if force else ''}.")
+def promote(ctx: Context, r: Request) -> Reply:
+    force = "force" in r.command.flags
+    reason = r.command.reason or ""
+    config = r.settings.config
+    asked = f"{reason or f'/promote on #{r.pull.number}'} ({r.comment_url})" if r.comment_url else reason
+    decision = promote_or_refuse(config, latest_run(ctx, r), tracker=ctx.tracker, by=r.by,
+                                 policies=r.settings.policies, force=force, reason=asked,
+                                 context=gate_context(ctx.forge, r.pull, r.settings.policy), pr=r.pull.number,
+                                 mlflow_url=ctx.mlflow_url)
+    if decision.refusal is not None:
+        return Reply(False, f"`/promote`: {decision.refusal.markdown}")
+    assert decision.promotion is not None
+    if not decision.promotion.changed:
+        return Reply(True, f"`/promote`: v{decision.promotion.version} already is production; nothing moved.")
+    announce(ctx, r.pull, r.settings, decision.promotion, ref=r.pull.head_sha)
+    forced = f" (forced by @{r.by}: {escape_md(reason)}; recorded in the ledger with {r.comment_url})" if force else ""
+    return Reply(True, f"`/promote`: done{forced}.")
 
 
-def rollback(ctx: Context, pull: PullRequest, settings: RepoSettings, command: ParsedCommand, by: str) -> Reply:
-    if ctx.tracker is None:
-        raise MlbotError("this bot has no MLflow tracker configured")
-    config = settings.config
-    to = str(command.version) if command.version is not None else None
-    promotion = ctx.tracker.rollback(config.model, by=by, reason=command.reason or f"/rollback on #{pull.number}",
-                                     to=to, alias=config.promote.alias, pr=pull.number)
+def rollback(ctx: Context, r: Request) -> Reply:
+    config, pull = r.settings.config, r.pull
+    to = str(r.command.version) if r.command.version is not None else None
+    reason = r.command.reason or f"/rollback on #{pull.number}"
+    promotion = ctx.tracker.rollback(config.model, by=r.by, to=to, alias=config.promote.alias, pr=pull.number,
+                                     reason=f"{reason} ({r.comment_url})" if r.comment_url else reason)
     if not promotion.changed:
         return Reply(True, f"`/rollback`: v{promotion.version} already is production; nothing moved.")
     ref = promotion.entry.sha if promotion.entry and promotion.entry.sha else pull.base_sha
-    announce(ctx, pull, settings, promotion, ref=ref, verb="rolled back")
-    return Reply(True, f"`/rollback`: production is v{promotion.version} again (was v{promotion.previous}).")
+    announce(ctx, pull, r.settings, promotion, ref=ref, verb="rolled back")
+    return Reply(True, f"`/rollback`: production is v{promotion.version} again (was v{promotion.previous}); "
+                       f"asked by @{r.by}.")
 
 
 VERBS = {

@@ -41,6 +41,14 @@ class Router:
         for key, handlers in other._routes.items():
             self._routes[key].extend(handlers)
 
+    @classmethod
+    def composed(cls, *routers: Router) -> Router:
+        """One router holding every route of `routers`, in order."""
+        router = cls()
+        for other in routers:
+            router.include(other)
+        return router
+
     def events(self) -> frozenset[str]:
         """The event (and internal job) names some handler wants."""
         return frozenset(event for event, _ in self._routes)

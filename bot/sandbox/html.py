@@ -35,9 +35,15 @@ table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #d0d7de; padd
 </body></html>"""
 
 
+# GitHub draws ```mermaid blocks as charts; this page has no chart library, so it folds the source away.
+_MERMAID = re.compile(r'<pre><code class="language-mermaid">(.*?)</code></pre>', re.S)
+
+
 def render_markdown(text: str) -> str:
     """Markdown to HTML the way a comment is shown: tables, raw HTML minus active content."""
     rendered = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough").render(text)
+    rendered = _MERMAID.sub(lambda m: "<details><summary>chart (GitHub draws it; its source:)</summary>"
+                                      f"<pre>{m.group(1)}</pre></details>", rendered)
     return _HANDLERS.sub("", _UNSAFE.sub("", rendered))
 
 

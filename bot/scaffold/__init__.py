@@ -6,42 +6,62 @@ only what is missing (or everything with `force`), so a second run changes nothi
 
 from __future__ import annotations
 
-import difflib
-import importlib
-import importlib.resources
-import json
-import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
-from bot.core.errors import MlbotError, UsageError
-from bot.core.judge.metrics import Task
+from bot.core.errors import UsageError
 
-WORKFLOW_PATH = Path(".github/workflows/mlbot-train.yml")
+from .config import ProjectSpec, model_name, render_config
+from .data import (
+    SPLIT_SEED,
+    check_target,
+    data_entries,
+    default_metrics,
+    guess_target,
+    guess_task,
+    read_table,
+    split_rows,
+    table_bytes,
+)
+from .policy import default_policy, render_policy
+from .workflows import (
+    WORKFLOW_PATH,
+    install_spec,
+    is_release,
+    render_workflow,
+    upgrade_workflows,
+    workflow_template,
+)
+
+__all__ = ["ProjectSpec", "default_policy", "guess_task", "install_spec", "render_workflow", "split_rows",
+           "upgrade_workflows", "workflow_template"]
+
 POLICY_PATH = Path("policies/default.yaml")
+GITIGNORE_PATH = Path(".gitignore")
+# What `mlbot train` and the local MLflow store write into a repository.
+IGNORED = ("mlruns/", "mlartifacts/", "mlflow.db", ".mlbot/")
 CONFIG_PATH = Path("mlbot.yaml")
-EVAL_FRACTION = 0.2
-SPLIT_SEED = 0
-# A numeric target with at most this many distinct values is taken for class labels.
-MAX_CLASSES = 20
-TARGET_NAMES = ("target", "label", "y", "class", "outcome")
 
-Action = Literal["created", "unchanged", "overwritten", "kept"]
+Action = Literal["created", "unchanged", "overwritten", "kept", "updated"]
 
 
 @dataclass(frozen=True)
 class PlannedFile:
-    """One file `init` wants at `path` (relative to the repository root)."""
+    """One file `init` wants at `path` (relative to the repository root).
+
+    `extends` marks content that keeps the existing file and adds to it (.gitignore): it is
+    written without --force.
+    """
 
     path: Path
     content: bytes
     what: str
+    extends: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,71 +77,15 @@ class InitResult:
 
     outcomes: list[Outcome]
     notes: list[str] = field(default_factory=list)
+    data: list[str] = field(default_factory=list)  # the data files mlbot.yaml names, to commit
 
     @property
     def changed(self) -> bool:
-        return any(o.action in ("created", "overwritten") for o in self.outcomes)
-
-
-def workflow_template() -> str:
-    """The canonical training workflow (`bot/scaffold/mlbot-train.yml`)."""
-    return (importlib.resources.files("bot.scaffold") / "mlbot-train.yml").read_text()
-
-
-def default_policy() -> str:
-    """The default gates, as shipped with mlbot."""
-    try:  # bot.core.policy owns the default; it may not be installed in older builds
-        reader = getattr(importlib.import_module("bot.core.policy"), "default_policy_text", None)
-    except ImportError:
-        reader = None
-    if reader is not None:
-        return str(reader())
-    resource = importlib.resources.files("bot.policies") / "default.yaml"
-    if not resource.is_file():
-        raise MlbotError("this mlbot installation has no default policy file", hint="reinstall mlbot")
-    return resource.read_text()
-
-
-def guess_task(target: pd.Series) -> Task:
-    """Classification for labels (non-numeric or few distinct values), else regression."""
-    if not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
-        return "classification"
-    return "classification" if target.nunique(dropna=True) <= MAX_CLASSES else "regression"
-
-
-def default_metrics(task: Task, n_classes: int) -> list[str]:
-    """Metrics for a new project, primary first."""
-    if task == "regression":
-        return ["rmse", "mae", "r2"]
-    if n_classes <= 2:
-        return ["roc_auc", "accuracy", "f1"]
-    return ["accuracy", "balanced_accuracy", "f1"]
-
-
-def guess_target(columns: Sequence[str]) -> str:
-    """A conventional target name when present, else the last column."""
-    lowered = {c.lower(): c for c in columns}
-    for name in TARGET_NAMES:
-        if name in lowered:
-            return lowered[name]
-    return columns[-1]
-
-
-def split_rows(frame: pd.DataFrame, seed: int = SPLIT_SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A deterministic train/eval split: the same rows give the same files every time."""
-    order = np.random.default_rng(seed).permutation(len(frame))
-    n_eval = max(1, round(len(frame) * EVAL_FRACTION))
-    return frame.iloc[np.sort(order[n_eval:])], frame.iloc[np.sort(order[:n_eval])]
-
-
-def model_name(root: Path) -> str:
-    """A registered-model name from the repository's directory name."""
-    slug = re.sub(r"[^a-z0-9]+", "-", root.resolve().name.lower()).strip("-")
-    return slug or "model"
+        return any(o.action in ("created", "overwritten", "updated") for o in self.outcomes)
 
 
 def default_branch(root: Path) -> str | None:
-    """The branch pushes promote from: origin's HEAD, else the checked-out branch."""
+    """The branch pushes promote from: origin's HEAD, else the checked-out branch (None outside git)."""
     for ref in ("refs/remotes/origin/HEAD", "HEAD"):
         try:
             out = subprocess.run(["git", "-C", str(root), "symbolic-ref", "--short", ref],
@@ -133,104 +97,23 @@ def default_branch(root: Path) -> str | None:
     return None
 
 
-def workflow_for_branch(branch: str | None) -> str:
-    """The workflow template, promoting on pushes to `branch` instead of `main`."""
-    text = workflow_template()
-    if branch and branch != "main":
-        text = text.replace("    branches: [main]\n", f"    branches: [{json.dumps(branch)}]\n", 1)
-    return text
+def gitignore(root: Path) -> PlannedFile:
+    """`.gitignore` with an entry for everything mlbot writes, keeping what is there."""
+    path = root / GITIGNORE_PATH
+    existing = path.read_text(encoding="utf-8") if path.is_file() else ""
+    present = {line.strip() for line in existing.splitlines()}
+    missing = [entry for entry in IGNORED if entry not in present and entry.rstrip("/") not in present]
+    if not missing:
+        return PlannedFile(GITIGNORE_PATH, existing.encode(), "ignores what mlbot writes", extends=True)
+    head = existing if not existing or existing.endswith("\n") else existing + "\n"
+    block = "# written by mlbot (runs, the local MLflow store, locks)\n" + "".join(f"{m}\n" for m in missing)
+    return PlannedFile(GITIGNORE_PATH, (head + ("\n" if head else "") + block).encode(),
+                       "ignores what mlbot writes", extends=True)
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet data file, with a sentence instead of a traceback on failure."""
-    if not path.is_file():
-        raise UsageError(f"the data file {path} does not exist", hint="pass an existing CSV or Parquet file")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except (ValueError, OSError, ImportError) as error:
-        raise UsageError(f"cannot read {path} as a table: {error}",
-                         hint="pass a CSV (with a header row) or a Parquet file") from None
-
-
-def table_bytes(frame: pd.DataFrame, suffix: str) -> bytes:
-    """Serialise a split in the input's format."""
-    if suffix in (".parquet", ".pq"):
-        out: bytes = frame.to_parquet(index=False)
-        return out
-    return str(frame.to_csv(index=False, lineterminator="\n")).encode()
-
-
-def _flow(items: Sequence[str]) -> str:
-    return "[" + ", ".join(json.dumps(i) for i in items) + "]"
-
-
-def _wrap_comment(prefix: str, items: Sequence[str], width: int = 100) -> list[str]:
-    lines, current = [], prefix
-    indent = prefix[: len(prefix) - len(prefix.lstrip())] + "#   "
-    for item in items:
-        piece = (", " if current != prefix else "") + item
-        if len(current) + len(piece) > width and current != prefix:
-            lines.append(current + ",")
-            current = indent + item
-        else:
-            current += piece
-    return [*lines, current]
-
-
-@dataclass(frozen=True)
-class ProjectSpec:
-    """Everything `mlbot.yaml` is rendered from."""
-
-    model: str
-    task: Task
-    train: str
-    eval: str
-    target: str
-    features: list[str]
-    metrics: list[str]
-    inputs: list[str]
-    slice_candidates: list[str] = field(default_factory=list)
-
-
-def render_config(spec: ProjectSpec) -> str:
-    """The text of `mlbot.yaml` (SPEC §3), with the columns found noted as comments."""
-    estimator = ("sklearn.ensemble.RandomForestClassifier" if spec.task == "classification"
-                 else "sklearn.ensemble.RandomForestRegressor")
-    lines = [
-        "# mlbot configuration: see `mlbot check` and the README. Generated by `mlbot init`.",
-        f"model: {json.dumps(spec.model)}",
-        f"task: {spec.task}",
-        f"experiment: {json.dumps(spec.model)}",
-        "data:",
-        f"  train: {json.dumps(spec.train)}",
-        f"  eval: {json.dumps(spec.eval)}         # fixed rows: candidate and production are scored on them",
-        f"  target: {json.dumps(spec.target)}",
-        "  id: null",
-        "  slices: []",
-        *(_wrap_comment("  # columns that could be slices: ", spec.slice_candidates)
-          if spec.slice_candidates else []),
-        *_wrap_comment(f"  # features ({len(spec.features)}): ", spec.features),
-        "train:",
-        f"  estimator: {estimator}",
-        "  params: {n_estimators: 200, random_state: 0}",
-        "  # command: python train.py   # or your own script writing a fitted model to $MLBOT_MODEL_PATH",
-        f"  inputs: {_flow(spec.inputs)}",
-        f"metrics: {_flow(spec.metrics)}   # the first one is primary",
-        "ci:",
-        "  runner: actions",
-        "  workflow: mlbot-train.yml",
-        '  paths: ["**"]',
-        "commands:",
-        "  retrain_params: [n_estimators, max_depth]",
-        "  promoters: []",
-        "promote:",
-        "  alias: production",
-        "  git_tag: true",
-        "  deployment: true",
-    ]
-    return "\n".join(lines) + "\n"
+def data_inputs(root: Path, *paths: str) -> list[str]:
+    """`train.inputs` for a new project: src/ when present, the data's locations, mlbot.yaml."""
+    return [*(["src/"] if (root / "src").is_dir() else []), *data_entries(*paths), "mlbot.yaml"]
 
 
 def _relative(root: Path, path: Path) -> str | None:
@@ -238,14 +121,6 @@ def _relative(root: Path, path: Path) -> str | None:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return None
-
-
-def _check_target(frame: pd.DataFrame, target: str, source: Path) -> None:
-    if target in frame.columns:
-        return
-    close = difflib.get_close_matches(target, [str(c) for c in frame.columns], n=1)
-    hint = f"did you mean {close[0]!r}?" if close else "columns: " + ", ".join(map(str, frame.columns))
-    raise UsageError(f"{source} has no column {target!r}", hint=hint)
 
 
 def plan_data(root: Path, data: Path, eval_data: Path | None, target: str | None,
@@ -258,7 +133,7 @@ def plan_data(root: Path, data: Path, eval_data: Path | None, target: str | None
     if target is None:
         target = guess_target([str(c) for c in frame.columns])
         notes.append(f"assumed the target column is {target!r} (pass --target to choose)")
-    _check_target(frame, target, data)
+    check_target(frame, target, data)
     planned: list[PlannedFile] = []
     suffix = data.suffix.lower() if data.suffix.lower() in (".parquet", ".pq") else ".csv"
     if eval_data is None:
@@ -272,7 +147,7 @@ def plan_data(root: Path, data: Path, eval_data: Path | None, target: str | None
         notes.append(f"split {data.name} deterministically: {len(train_frame)} training rows, "
                      f"{len(eval_frame)} evaluation rows (seed {SPLIT_SEED})")
     else:
-        _check_target(read_table(eval_data), target, eval_data)
+        check_target(read_table(eval_data), target, eval_data)
         rels = []
         for source, kind in ((data, "train"), (eval_data, "eval")):
             rel = _relative(root, source)
@@ -286,32 +161,45 @@ def plan_data(root: Path, data: Path, eval_data: Path | None, target: str | None
     features = [str(c) for c in frame.columns if c != target]
     slices = [c for c in features
               if not pd.api.types.is_float_dtype(frame[c]) and 1 < frame[c].nunique() <= 12]
-    inputs = (["src/"] if (root / "src").is_dir() else []) + ["data/", "mlbot.yaml"]
+    target_std = float(frame[target].std()) if task == "regression" else None
     spec = ProjectSpec(model=model_name(root), task=task, train=train_rel, eval=eval_rel, target=target,
-                       features=features, metrics=default_metrics(task, n_classes), inputs=inputs,
-                       slice_candidates=slices)
+                       features=features, metrics=default_metrics(task, n_classes),
+                       inputs=data_inputs(root, train_rel, eval_rel), slice_candidates=slices,
+                       target_std=target_std)
     notes.append(f"guessed task {task!r} from {target!r} ({n_classes} distinct values)")
     return planned, spec, notes
 
 
 def plan_init(root: Path, *, data: Path | None = None, eval_data: Path | None = None,
-              target: str | None = None) -> tuple[list[PlannedFile], list[str]]:
-    """Every file `init` wants, with its bytes, plus notes on what was assumed."""
+              target: str | None = None) -> tuple[list[PlannedFile], list[str], list[str]]:
+    """Every file `init` wants, with its bytes, notes on what was assumed, and the data files named."""
     if data is None and (target is not None or eval_data is not None):
         raise UsageError("--target and --eval describe a data file", hint="pass it with --data FILE")
     planned: list[PlannedFile] = []
     notes: list[str] = []
+    data_files_named: list[str] = []
+    policy = default_policy()
     if data is not None:
         data_files, spec, notes = plan_data(root, data, eval_data, target)
         planned += data_files
         planned.append(PlannedFile(CONFIG_PATH, render_config(spec).encode(), "project configuration"))
+        data_files_named = [spec.train, spec.eval]
+        policy, policy_note = render_policy(spec.task, spec.target, spec.target_std)
+        notes += [policy_note] if policy_note else []
     elif not (root / CONFIG_PATH).exists():
         raise UsageError("mlbot init needs your data to write mlbot.yaml",
                          hint="run `mlbot init --data FILE --target COLUMN`")
-    planned.append(PlannedFile(POLICY_PATH, default_policy().encode(), "default gates"))
-    planned.append(PlannedFile(WORKFLOW_PATH, workflow_for_branch(default_branch(root)).encode(),
-                               "training workflow"))
-    return planned, notes
+    planned.append(PlannedFile(POLICY_PATH, policy.encode(), "default gates"))
+    branch = default_branch(root)
+    if branch is None:
+        notes.append(f"{root} is not a git repository (or has no branch yet): the workflow promotes on "
+                     "pushes to `main`; edit `branches:` in it if your default branch has another name")
+    planned.append(PlannedFile(WORKFLOW_PATH, render_workflow(branch).encode(), "training workflow"))
+    if not is_release():
+        notes.append(f"this mlbot ({install_spec()}) is not a release on the package index: set the "
+                     "repository variable MLBOT_INSTALL to what the workflow should install")
+    planned.append(gitignore(root))
+    return planned, notes, data_files_named
 
 
 def apply_plan(root: Path, planned: Sequence[PlannedFile], *, force: bool = False) -> list[Outcome]:
@@ -323,10 +211,10 @@ def apply_plan(root: Path, planned: Sequence[PlannedFile], *, force: bool = Fals
             if target.read_bytes() == item.content:
                 outcomes.append(Outcome(item.path, "unchanged", item.what))
                 continue
-            if not force:
+            if not force and not item.extends:
                 outcomes.append(Outcome(item.path, "kept", item.what))
                 continue
-        action: Action = "overwritten" if target.exists() else "created"
+        action: Action = ("updated" if item.extends else "overwritten") if target.exists() else "created"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(item.content)
         outcomes.append(Outcome(item.path, action, item.what))
@@ -338,21 +226,26 @@ def init_project(root: Path, *, data: Path | None = None, eval_data: Path | None
     """Scaffold mlbot into the repository at `root`."""
     if not root.is_dir():
         raise UsageError(f"{root} is not a directory", hint="create it (and `git init` it) first")
-    planned, notes = plan_init(root, data=data, eval_data=eval_data, target=target)
-    return InitResult(apply_plan(root, planned, force=force), notes)
+    planned, notes, named = plan_init(root, data=data, eval_data=eval_data, target=target)
+    return InitResult(apply_plan(root, planned, force=force), notes, named)
 
 
-def next_steps(root: Path) -> list[str]:
+def commit_list(data: Sequence[str]) -> str:
+    """The files and folders `init` asks the user to commit, data first as mlbot.yaml names it."""
+    return ", ".join([*data_entries(*data), "mlbot.yaml", "policies/", ".gitignore", WORKFLOW_PATH.as_posix()])
+
+
+def next_steps(root: Path, data: Sequence[str] = ()) -> list[str]:
     """What the user does after `init`: check, commit, secrets, and how to connect the bot."""
     in_git = (root / ".git").exists()
     return [
         f"review mlbot.yaml and {POLICY_PATH.as_posix()}, then run `mlbot check {root}`",
-        ("" if in_git else "run `git init`, then ")
-        + "commit mlbot.yaml, policies/, data/ and .github/workflows/mlbot-train.yml and push",
+        ("" if in_git else "run `git init`, then ") + f"commit {commit_list(data)} and push",
         "set the repository secret MLFLOW_TRACKING_URI (plus MLFLOW_TRACKING_USERNAME/PASSWORD or "
         "MLFLOW_TRACKING_TOKEN if your server needs them): `gh secret set MLFLOW_TRACKING_URI`",
-        "Actions-only mode works now: pull requests train and get a report, merges promote; set the "
-        "repository variable MLBOT_INSTALL if mlbot is not installed from PyPI",
+        f"Actions-only mode works now: pull requests train and get a report, merges promote; the "
+        f"workflow installs {install_spec()} (`mlbot init --upgrade` moves it to a newer mlbot; the "
+        "repository variable MLBOT_INSTALL overrides it)",
         "to use the bot server instead: point a GitHub App or webhook (pull_request, issue_comment, "
         "workflow_run, pull_request_review) at https://<your-host>/webhook and run "
         "`gh variable set MLBOT_MODE --body bot` so the workflow only runs when the bot dispatches it",

@@ -14,17 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.adapters.github.auth import TokenCredentials
-from bot.adapters.github.client import GitHubForge
-from bot.adapters.github.retry import RetryPolicy
 from bot.core.config import ProjectConfig
-from bot.core.errors import MlbotError, NotFound, PromotionRefused, StaleBaseline, UsageError
-from bot.handlers.promotion import announce
-from bot.handlers.reporting import judge, publish_report
+from bot.core.errors import MlbotError, NotFound, UsageError
 from bot.ports import Context, Forge, Promotion, PullRequest
+from bot.service import composition
 from bot.service.settings import ActionsEnvironment, Settings, actions_environment
-from bot.usecases.assess import Assessment, describe_gate
-from bot.usecases.repo_state import GATES_CHECK, NotConfigured, RepoSettings, find_check, read_settings
+from bot.usecases.assess import Assessment
+from bot.usecases.promotion import announce, promote_or_refuse
+from bot.usecases.repo_state import NotConfigured, RepoSettings, gate_context, read_settings, settings_ref
+from bot.usecases.reporting import publish_report
 
 # Who comments with the workflow token; an installation token cannot ask GitHub (`GET /user`).
 ACTIONS_BOT_LOGIN = "github-actions[bot]"
@@ -107,16 +105,6 @@ def resolve_pull(forge: Forge, trigger: ActionsTrigger) -> PullRequest:
     return pull
 
 
-def actions_forge(env: ActionsEnvironment, settings: Settings) -> GitHubForge:
-    """The forge for this job: the workflow token against `GITHUB_API_URL`."""
-    if not env.token:
-        raise UsageError("GITHUB_TOKEN is not set, so I cannot post to the pull request",
-                         hint="add `env: {GITHUB_TOKEN: ${{ github.token }}}` to the step")
-    login = settings.bot_login if "bot_login" in settings.model_fields_set else ACTIONS_BOT_LOGIN
-    policy = RetryPolicy(attempts=settings.github_retry_attempts, max_wait=settings.github_retry_max_wait)
-    return GitHubForge(env.api_url, TokenCredentials(env.token), bot_login=login, policy=policy)
-
-
 class _NoQueue:
     """Actions-only mode runs one step at a time: nothing may be deferred to a worker."""
 
@@ -124,26 +112,34 @@ class _NoQueue:
         raise MlbotError(f"Actions-only mode cannot queue {kind!r}",
                          hint="run the mlbot server for work that needs a queue")
 
+    def known(self, key: str) -> bool:
+        return False
 
-def _context(env: ActionsEnvironment, settings: Settings) -> Context:
-    from bot.adapters.mlflow.tracker import MlflowTracker
 
-    forge = actions_forge(env, settings)
-    tracker = MlflowTracker(settings.mlflow_tracking_uri, lock_dir=settings.data_dir / "locks")
-    return Context(forge=forge, queue=_NoQueue(), bot_login=forge.bot_login, tracker=tracker,
-                   mlflow_url=settings.mlflow_ui_url)
+def actions_forge(env: ActionsEnvironment, settings: Settings) -> Forge:
+    """The forge for this job: the workflow token against `GITHUB_API_URL`."""
+    if not env.token:
+        raise UsageError("GITHUB_TOKEN is not set, so I cannot post to the pull request",
+                         hint="add `env: {GITHUB_TOKEN: ${{ github.token }}}` to the step")
+    # The workflow token's comments are github-actions[bot]'s; an installation token cannot ask GET /user.
+    return composition.build_forge(settings, api_url=env.api_url, token=env.token,
+                                   login=composition.explicit_login(settings) or ACTIONS_BOT_LOGIN)
+
+
+def actions_context(env: ActionsEnvironment, settings: Settings) -> Context:
+    """The ports for this job: the workflow token's forge and MLflow; nothing is queued."""
+    return composition.build_context(settings, _NoQueue(), forge=actions_forge(env, settings), runners={})
 
 
 def _base_settings(ctx: Context, pull: PullRequest) -> RepoSettings:
     try:  # the base commit: a pull request cannot loosen its own gates
-        return read_settings(ctx.forge, pull.repo, pull.base_sha or pull.base_ref)
+        return read_settings(ctx, pull.repo, settings_ref(pull))
     except NotConfigured:
         raise MlbotError(f"{pull.repo} has no mlbot.yaml on {pull.base_ref}",
                          hint="merge mlbot.yaml (from `mlbot init`) into the base branch first") from None
 
 
 def _candidate(ctx: Context, config: ProjectConfig, sha: str, run_id: str | None) -> str:
-    assert ctx.tracker is not None
     found = run_id or ctx.tracker.find_run(config.experiment_name, sha)
     if not found:
         raise NotFound(f"no finished training run of {sha[:12]} in experiment {config.experiment_name}",
@@ -158,18 +154,14 @@ def report_in_actions(settings: Settings, *, run_id: str | None = None) -> Asses
         raise UsageError("--post works inside a GitHub Actions job (GITHUB_EVENT_PATH is not set)",
                          hint="run it in the workflow's report job, or drop --post to print the report")
     trigger = read_trigger(env)
-    ctx = _context(env, settings)
+    ctx = actions_context(env, settings)
     pull = resolve_pull(ctx.forge, trigger)
     if trigger.sha and pull.head_sha != trigger.sha:
         return None  # a newer push is being judged by its own run
     base = _base_settings(ctx, pull)
-    assessment = publish_report(ctx, pull, _candidate(ctx, base.config, pull.head_sha, run_id), base)
-    if assessment is None:
-        return None  # the pull request moved on while this run was judged: its own run reports
-    check = find_check(ctx.forge, pull.repo, pull.head_sha, GATES_CHECK)
-    if check is not None and env.run_url:  # link the check to this workflow run
-        ctx.forge.update_check_run(pull.repo, check.id, details_url=env.run_url)
-    return assessment
+    # None when the pull request moved on while this run was judged: its own run reports
+    return publish_report(ctx, pull, _candidate(ctx, base.config, pull.head_sha, run_id), base,
+                          details_url=env.run_url)
 
 
 def promote_in_actions(settings: Settings) -> Promotion | None:
@@ -185,39 +177,19 @@ def promote_in_actions(settings: Settings) -> Promotion | None:
     if trigger.event != "push":
         raise UsageError(f"mlbot promote in Actions runs on a push of a merge, not on {trigger.event}",
                          hint="run it from a job triggered by `push` to the default branch")
-    ctx = _context(env, settings)
-    assert ctx.tracker is not None
+    ctx = actions_context(env, settings)
     pull = resolve_pull(ctx.forge, trigger)
     base = _base_settings(ctx, pull)  # the policies the pull request was judged by, not its own edits
     config = base.config
-    run_id = _candidate(ctx, config, pull.head_sha, None)
-    assessment = judge(ctx, pull, run_id, base)
-    why = _refusal(assessment)
-    if why is None:
-        try:
-            promotion = ctx.tracker.promote(config.model, run_id, by=trigger.actor or pull.author,
-                                            alias=config.promote.alias, reason=f"merged #{pull.number}",
-                                            pr=pull.number)
-        except StaleBaseline as error:
-            why = error.message
-    if why is not None:
-        link = f" ([workflow run]({env.run_url}))" if env.run_url else ""
-        ctx.forge.create_comment(pull.repo, pull.number, f"I did not promote **{config.model}**{link}: "
-                                 f"{why}\n\nProduction stays where it is.")
-        raise PromotionRefused(f"I did not promote {config.model} from #{pull.number}: {why}",
-                               hint="see the comment on the pull request")
-    if promotion.changed:
-        announce(ctx, pull, base, promotion, ref=trigger.sha)
-    return promotion
-
-
-def _refusal(assessment: Assessment) -> str | None:
-    """Why the assessed candidate may not be promoted, or None."""
-    blocking = assessment.evaluation.blocking
-    if blocking:
-        listed = "\n".join(f"- {describe_gate(r)}" for r in blocking)
-        return f"{len(blocking)} blocking gate(s) did not pass at merge time.\n\n{listed}"
-    if assessment.stale:
-        return (f"{assessment.stale}; train the merge commit and run "
-                "`mlbot promote --sha <merge sha>` to judge it against the new production model")
-    return None
+    decision = promote_or_refuse(config, _candidate(ctx, config, pull.head_sha, None), tracker=ctx.tracker,
+                                 by=trigger.actor or pull.author, policies=base.policies,
+                                 context=gate_context(ctx.forge, pull, base.policy),
+                                 reason=f"merged #{pull.number}", pr=pull.number, mlflow_url=ctx.mlflow_url)
+    if decision.refusal is not None:
+        link = f"\n\n[workflow run]({env.run_url})" if env.run_url else ""
+        ctx.forge.create_comment(pull.repo, pull.number, decision.refusal.markdown + link)
+        raise decision.refusal.error()
+    assert decision.promotion is not None
+    if decision.promotion.changed:
+        announce(ctx, pull, base, decision.promotion, ref=trigger.sha)
+    return decision.promotion

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     # What the local runner clones; `{repo}` is "owner/name". A token in it never reaches training.
     clone_url: str = "https://github.com/{repo}.git"
     train_timeout: float = 3600.0  # seconds a local training may take before it is stopped
+    reconcile_interval: float = 600.0  # seconds between reconciler rounds in workers (0: off)
 
     @property
     def webhook_secrets(self) -> list[str]:
@@ -70,10 +71,6 @@ def scrubbed_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     env.update(extra or {})
     return env
 
-
-def environ() -> dict[str, str]:
-    """A copy of the process environment, for the few places (Actions mode) that need it."""
-    return dict(os.environ)
 
 
 @dataclass(frozen=True)

@@ -4,65 +4,33 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from typing import Any, cast
 
 from bot.adapters.queue import Delivery, DurableQueue
 from bot.core.events import Event, parse_json
 from bot.handlers.routing import Router
-from bot.ports import Context, Forge, JobQueue
-from bot.service.settings import Settings
+from bot.ports import Context
+from bot.service.composition import ContextFactory
 from bot.service.telemetry import Telemetry
 
 log = logging.getLogger("mlbot.worker")
-
-ForgeFactory = Callable[[], Forge]
-ContextFactory = Callable[[JobQueue], Context]  # every port at once (see bot.service.composition)
-
-
-def github_forge(settings: Settings) -> ForgeFactory:
-    """The default forge: GitHub (or GHES, or the sandbox) from MLBOT_GITHUB_* settings."""
-    def build() -> Forge:
-        from bot.adapters.github.client import GitHubForge  # PyGithub stays out of the edge's import path
-
-        return GitHubForge.from_settings(settings)
-
-    return build
-
-
-class _LazyForge:
-    """Stands in for the forge until a handler first calls it."""
-
-    def __init__(self, factory: ForgeFactory) -> None:
-        self._factory, self._lock = factory, threading.Lock()
-        self._forge: Forge | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        with self._lock:
-            if self._forge is None:
-                self._forge = self._factory()
-        return getattr(self._forge, name)
 
 
 class DeliveryProcessor:
     """What a worker does with a claimed delivery; the context is built on first use."""
 
-    def __init__(self, router: Router, queue: DurableQueue, forge_factory: ForgeFactory, bot_login: str,
-                 telemetry: Telemetry | None = None, context_factory: ContextFactory | None = None) -> None:
-        self.router, self.queue, self.forge_factory, self.bot_login = router, queue, forge_factory, bot_login
+    def __init__(self, router: Router, queue: DurableQueue, context_factory: ContextFactory,
+                 telemetry: Telemetry | None = None) -> None:
+        self.router, self.queue, self.context_factory = router, queue, context_factory
         self.telemetry = telemetry
-        self.context_factory = context_factory
         self._context: Context | None = None
         self._lock = threading.Lock()
+        self._repositories: set[str] = set()  # remembered in the shared book already, by this process
 
     def context(self) -> Context:
-        """The ports handed to handlers; the forge is built on its first use, so a ping needs no token."""
+        """The ports handed to handlers, built once (a process that only pings never talks to GitHub)."""
         with self._lock:
-            if self._context is None and self.context_factory is not None:
-                self._context = self.context_factory(self.queue)
             if self._context is None:
-                forge = cast(Forge, _LazyForge(self.forge_factory))
-                self._context = Context(forge=forge, queue=self.queue, bot_login=self.bot_login)
+                self._context = self.context_factory(self.queue)
             return self._context
 
     def __call__(self, delivery: Delivery) -> None:
@@ -71,9 +39,14 @@ class DeliveryProcessor:
         if not self.router.handlers_for(event):
             log.debug("ignored %s.%s (delivery %s)", event.name, event.action, delivery.id)
             return
-        ran = self.router.dispatch(event, self.context())
-        log.info("handled %s.%s for %s with %d handler(s) (delivery %s)", event.name, event.action,
-                 event.repo or "-", ran, delivery.id)
+        ctx = self.context()
+        if event.repo and event.repo.lower() not in self._repositories and ctx.repositories is not None:
+            ctx.repositories.add(event.repo)  # the reconciler looks after it from now on
+            self._repositories.add(event.repo.lower())
+        ran = self.router.dispatch(event, ctx)
+        what = f"{event.name}.{event.action}" if event.action else event.name
+        log.info("handled %s%s with %d handler(s) (delivery %s)", what,
+                 f" for {event.repo}" if event.repo else "", ran, delivery.id)
 
     def observe(self, outcome: str, delivery: Delivery, seconds: float) -> None:
         """Count a finished job in the telemetry."""
@@ -82,10 +55,9 @@ class DeliveryProcessor:
             self.telemetry.observe("mlbot_job_seconds", seconds)
 
 
-def attach_worker(queue: DurableQueue, router: Router, forge_factory: ForgeFactory, bot_login: str,
-                  telemetry: Telemetry | None = None, context_factory: ContextFactory | None = None,
-                  ) -> DeliveryProcessor:
+def attach_worker(queue: DurableQueue, router: Router, context_factory: ContextFactory,
+                  telemetry: Telemetry | None = None) -> DeliveryProcessor:
     """Make `queue` run deliveries through `router`; return the processor."""
-    processor = DeliveryProcessor(router, queue, forge_factory, bot_login, telemetry, context_factory)
+    processor = DeliveryProcessor(router, queue, context_factory, telemetry)
     queue.attach(processor, processor.observe)
     return processor

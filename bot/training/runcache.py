@@ -14,10 +14,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bot import DISTRIBUTION
 from bot.core.config import CONFIG_FILE, Project
 from bot.core.errors import ConfigError, Problem
 
-LIBRARIES = ("scikit-learn", "mlflow", "numpy", "pandas", "mlbot")
+LIBRARIES = ("scikit-learn", "mlflow", "numpy", "pandas", DISTRIBUTION)
 # Skipped while walking input directories: VCS data, caches and MLflow's own local stores.
 SKIP_NAMES = frozenset({"__pycache__", "mlruns", "mlartifacts", "mlflow.db", "node_modules"})
 

@@ -119,8 +119,8 @@ def pip_requirements() -> list[str]:
 
 def _train(project: Project, request: TrainRequest, params: Mapping[str, Any], key: str, store: Any,
            progress: Progress) -> TrainResult:
-    from bot.training.profile import profile
     from bot.training import dataset as data_module
+    from bot.training.profile import profile
 
     config = project.config
     progress(f"loading {config.data.train} and {config.data.eval}")

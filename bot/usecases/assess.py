@@ -1,10 +1,9 @@
-"""The shell both the CLI and the handlers call: assess a candidate run, promote it, roll back.
+"""Assess a candidate run: compare it with the production model it was scored beside, judge the gates.
 
 `assess` reads the candidate's logged run (through a `ports.Tracker`), compares it with the
 production model it was scored beside (`mlbot.baseline_version`), evaluates the policy and builds
-the report view. `promote_candidate` refuses unless every blocking gate passes (or `force` with a
-reason, which waives them and is recorded). A stale baseline (production moved since the run was
-scored) is refused first, here and again under the registry lock; `force` overrides it too.
+the report view; `Assessment.stale` says when production has moved since. Promotion decisions
+live in `usecases.promotion`.
 """
 
 from __future__ import annotations
@@ -14,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.config import ProjectConfig
-from bot.core.errors import NotFound, PromotionRefused, StaleBaseline, UsageError
+from bot.core.errors import NotFound, UsageError
 from bot.core.judge.compare import Comparison, RunView, compare_runs
-from bot.core.judge.gates import WAIVE_ALL, Evaluation, GateContext, GateResult, evaluate
+from bot.core.judge.gates import Evaluation, GateContext, GateResult, evaluate
 from bot.core.policy import PolicySet, load_policies
 from bot.core.report import ReportView
-from bot.ports import ModelVersionRef, Promotion, RunRecord, Tracker
+from bot.ports import ModelVersionRef, RunRecord, Tracker
 
 
 @dataclass(frozen=True)
@@ -60,12 +59,6 @@ class Assessment:
         before = f"v{self.baseline_version}" if self.baseline_version else "no production model"
         after = f"v{now}" if now else "no production model"
         return f"production moved from {before} to {after} since this run was evaluated"
-
-
-@dataclass(frozen=True)
-class PromotionOutcome:
-    assessment: Assessment
-    promotion: Promotion
 
 
 def resolve_run(config: ProjectConfig, tracker: Tracker, *, run_id: str | None, sha: str | None) -> str:
@@ -141,46 +134,3 @@ def describe_gate(result: GateResult, *, verdict: bool = True) -> str:
 
 def _value(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def promote_candidate(
-    config: ProjectConfig,
-    run_id: str,
-    *,
-    tracker: Tracker,
-    by: str,
-    policies: Mapping[str, str] | None = None,
-    force: bool = False,
-    reason: str = "",
-    context: GateContext | None = None,
-    pr: int | None = None,
-    mlflow_url: str | None = None,
-) -> PromotionOutcome:
-    """Promote the run if its gates pass (or `force` with a reason); the registry checks staleness."""
-    if force and not reason.strip():
-        raise UsageError("--force needs --reason: a forced promotion is recorded with why",
-                         hint='add --reason "why the gates may be overridden"')
-    waivers = {WAIVE_ALL: reason} if force else None
-    assessment = assess(config, run_id, tracker=tracker, policies=policies, context=context,
-                        waivers=waivers, mlflow_url=mlflow_url)
-    if assessment.stale and not force:  # verdicts against an old production say nothing about now
-        raise StaleBaseline(assessment.stale)
-    if not assessment.promotable and not assessment.is_production:
-        blocking = assessment.evaluation.blocking
-        listed = "; ".join(describe_gate(r) for r in blocking)
-        raise PromotionRefused(
-            f"I did not promote run {run_id}: {len(blocking)} blocking gate(s) did not pass: {listed}",
-            hint="improve the model and retrain, or override with --force --reason TEXT",
-        )
-    overridden = [r.name for r in assessment.evaluation.results if r.verdict == "waived"]
-    note = f"gates overridden: {', '.join(overridden)}" if overridden else ""
-    promotion = tracker.promote(config.model, run_id, by=by, alias=config.promote.alias, reason=reason,
-                                force=force, pr=pr, note=note)
-    return PromotionOutcome(assessment, promotion)
-
-
-def rollback(
-    config: ProjectConfig, *, tracker: Tracker, by: str, reason: str, to: str | None = None
-) -> Promotion:
-    """Move production back to the previously promoted version, or to `to`."""
-    return tracker.rollback(config.model, by=by, reason=reason, to=to, alias=config.promote.alias)

@@ -121,8 +121,8 @@ def test_report_posts_then_edits_and_the_merge_promotes_or_refuses(
     in_actions(monkeypatch, tmp_path, sandbox, "push", push_event(merged, "Smaller model (#2)", "alice"))
     code, out, err = run(capsys, "promote")
     assert code == 1
-    assert err.startswith(f"error: I did not promote {model} from #{number}: ")
-    assert "blocking gate(s) did not pass at merge time" in err and "accuracy floor: fail" in err
+    assert err.startswith(f"error: I did not promote {model}: ")
+    assert "blocking gate(s) did not pass. Production stays where it is." in err and "accuracy floor: fail" in err
     [refusal] = bot_comments(sandbox, number)
     assert "accuracy floor: fail" in refusal.body and "Production stays where it is." in refusal.body
     production = tracker.production_version(model)

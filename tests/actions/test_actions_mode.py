@@ -20,7 +20,7 @@ from bot.service.actions_mode import (
     trigger_from_event,
 )
 from bot.service.settings import ActionsEnvironment, actions_environment, load_settings
-from bot.usecases.repo_state import read_settings
+from bot.usecases.repo_state import load_settings as read_repo_settings
 
 from .events import examples, pull_request_event, push_event
 
@@ -119,7 +119,7 @@ def test_config_and_policies_come_from_the_base_commit(sandbox: SandboxServer, f
     trigger = trigger_from_event("pull_request", pull_request_event(sandbox, REPO, number), REPO)
     assert resolve_pull(forge, trigger).head_ref == "looser"
     assert trigger.base_sha is not None
-    base = read_settings(forge, REPO, trigger.base_sha)
+    base = read_repo_settings(forge, REPO, trigger.base_sha)
     assert base.config.model == "churn"
     assert base.policies == {"policies/default.yaml": POLICY}
 

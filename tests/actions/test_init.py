@@ -9,14 +9,15 @@ import pandas as pd
 import pytest
 import yaml
 
+from bot import __version__
 from bot.core.config import load_project
-from bot.scaffold import default_policy, guess_task, split_rows, workflow_template
+from bot.scaffold import default_policy, guess_task, render_workflow, split_rows
 
 from .cli import run
 from .lint import actionlint, jobs_without_permissions, load, unpinned_uses
 
 FILES = ["data/train.csv", "data/eval.csv", "mlbot.yaml", "policies/default.yaml",
-         ".github/workflows/mlbot-train.yml"]
+         ".github/workflows/mlbot-train.yml", ".gitignore"]
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -51,7 +52,7 @@ def test_init_scaffolds_a_project_that_check_and_actionlint_accept(
 
     assert (repo / "policies/default.yaml").read_text() == default_policy()
     workflow = repo / ".github/workflows/mlbot-train.yml"
-    assert workflow.read_text() == workflow_template()
+    assert workflow.read_text() == render_workflow("main")
     assert actionlint([workflow]) == []
     assert unpinned_uses(load(workflow)) == [] and jobs_without_permissions(load(workflow)) == []
 
@@ -142,7 +143,12 @@ def test_init_promotes_on_the_repository_default_branch(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--target", "lable"], "error: {csv} has no column 'lable'\n  next: did you mean 'label'?\n"),
+        (["--target", "lable"], "error: {csv} has no column 'lable'\n  next: did you mean --target 'label'?\n"),
+        (["--target", "LABEL"], "error: {csv} has no column 'LABEL'\n  next: did you mean --target 'label'?\n"),
+        (["--target", "outcome"], "error: {csv} has no column 'outcome'\n  next: pass --target with one of its 31 "
+                                  "columns: 'mean radius', 'mean texture', 'mean perimeter', 'mean area', "
+                                  "'mean smoothness', 'mean compactness', 'mean concavity', 'mean concave points', "
+                                  "… (23 more)\n"),
         (["--target", "label", "--data", "missing.csv"],
          "error: the data file missing.csv does not exist\n  next: pass an existing CSV or Parquet file\n"),
     ],
@@ -193,3 +199,131 @@ def test_mlbot_yaml_is_valid_yaml_with_flow_lists(repo: Path, breast_cancer_csv:
     doc = yaml.safe_load((repo / "mlbot.yaml").read_text())
     assert doc["train"]["inputs"] == ["data/", "mlbot.yaml"]
     assert doc["ci"] == {"runner": "actions", "workflow": "mlbot-train.yml", "paths": ["**"]}
+
+
+def test_the_workflow_installs_exactly_the_mlbot_that_wrote_it(
+    repo: Path, breast_cancer_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "init", str(repo), "--data", str(breast_cancer_csv), "--target", "label")
+    text = (repo / ".github/workflows/mlbot-train.yml").read_text()
+    installs = [line.strip() for line in text.splitlines() if "MLBOT_INSTALL:" in line]
+    assert installs and set(installs) == {
+        f"MLBOT_INSTALL: ${{{{ vars.MLBOT_INSTALL || 'mlbot-gitops=={__version__}' }}}}"}
+    assert "|| 'mlbot'" not in text and ":-mlbot}" not in text
+
+
+def test_render_pins_the_shell_form_of_the_install_token_too() -> None:
+    from bot.scaffold.workflows import pin_installs
+
+    text = 'run: python -m pip install "${MLBOT_INSTALL:-mlbot}"\n'
+    pinned = 'run: python -m pip install "${MLBOT_INSTALL:-mlbot-gitops==1.2.3}"\n'
+    assert pin_installs(text, "mlbot-gitops==1.2.3") == pinned
+
+
+def test_upgrade_moves_every_mlbot_workflow_to_the_running_version(
+    repo: Path, breast_cancer_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "init", str(repo), "--data", str(breast_cancer_csv), "--target", "label")
+    workflow = repo / ".github/workflows/mlbot-train.yml"
+    old = workflow.read_text().replace(f"mlbot-gitops=={__version__}", "mlbot-gitops==0.1.0")
+    workflow.write_text(old)
+    other = repo / ".github/workflows/lint.yml"
+    other.write_text("name: lint\n")
+
+    code, out, err = run(capsys, "init", str(repo), "--upgrade")
+    assert (code, err) == (0, "")
+    assert (f"  ^ .github/workflows/mlbot-train.yml: now installs mlbot-gitops=={__version__} "
+            "(was mlbot-gitops==0.1.0)") in out
+    assert workflow.read_text() == render_workflow("main") and other.read_text() == "name: lint\n"
+
+    code, out, _ = run(capsys, "init", str(repo), "--upgrade")
+    assert code == 0 and f"Nothing changed: every workflow already installs mlbot-gitops=={__version__}" in out
+
+
+def test_upgrade_without_an_mlbot_workflow_says_to_init_first(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "init", str(repo), "--upgrade")
+    assert code == 2
+    assert err == (f"error: no workflow in {repo / '.github/workflows'} installs mlbot\n"
+                   "  next: run `mlbot init` first\n")
+
+
+def _split_into(folder: Path, csv: Path) -> tuple[Path, Path]:
+    frame = pd.read_csv(csv)
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.iloc[:400].to_csv(folder / "fit.csv", index=False)
+    frame.iloc[400:].to_csv(folder / "holdout.csv", index=False)
+    return folder / "fit.csv", folder / "holdout.csv"
+
+
+@pytest.mark.parametrize(
+    ("where", "inputs"),
+    [
+        ("", ["fit.csv", "holdout.csv", "mlbot.yaml"]),
+        ("data", ["data/", "mlbot.yaml"]),
+        ("datasets/v2", ["datasets/v2/", "mlbot.yaml"]),
+    ],
+)
+def test_init_then_check_passes_wherever_the_data_lives(
+    repo: Path, breast_cancer_csv: Path, capsys: pytest.CaptureFixture[str], where: str, inputs: list[str]
+) -> None:
+    fit, holdout = _split_into(repo / where, breast_cancer_csv)
+    code, out, _ = run(capsys, "init", str(repo), "--data", str(fit), "--eval", str(holdout), "--target", "label")
+    assert code == 0
+    assert yaml.safe_load((repo / "mlbot.yaml").read_text())["train"]["inputs"] == inputs
+    assert f"commit {', '.join(inputs[:-1])}, mlbot.yaml, policies/" in out
+    code, out, err = run(capsys, "check", str(repo))
+    assert code == 0, out + err
+
+
+def test_init_ignores_what_mlbot_writes_and_keeps_the_users_entries(
+    repo: Path, breast_cancer_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / ".gitignore").write_text("*.pyc\nmlruns\n")
+    code, out, _ = run(capsys, "init", str(repo), "--data", str(breast_cancer_csv), "--target", "label")
+    assert code == 0 and "  ^ .gitignore: updated — ignores what mlbot writes" in out
+    assert (repo / ".gitignore").read_text() == (
+        "*.pyc\nmlruns\n\n# written by mlbot (runs, the local MLflow store, locks)\n"
+        "mlartifacts/\nmlflow.db\n.mlbot/\n")
+
+
+def test_init_outside_git_says_which_branch_it_assumes(
+    tmp_path: Path, breast_cancer_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    code, out, _ = run(capsys, "init", str(plain), "--data", str(breast_cancer_csv), "--target", "label")
+    assert code == 0
+    assert (f"note: {plain} is not a git repository (or has no branch yet): the workflow promotes on pushes "
+            "to `main`; edit `branches:` in it if your default branch has another name") in out
+    assert "2. run `git init`, then commit data/, mlbot.yaml" in out
+
+
+def test_a_regression_gate_margin_is_scaled_to_the_target(
+    repo: Path, diabetes_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "init", str(repo), "--data", str(diabetes_csv))
+    assert code == 0
+    std = pd.read_csv(diabetes_csv)["target"].std()
+    assert ("note: scaled the primary gate's margin to 'target': max_drop 3.9 "
+            f"(5% of its standard deviation {std:.4g})") in out
+    policy = (repo / "policies/default.yaml").read_text()
+    gates = yaml.safe_load(policy)["gates"]
+    assert gates[0]["metric"] == "primary" and gates[0]["vs_production"]["max_drop"] == 3.9
+    assert "rmse and mae are in the units of 'target'" in policy and "more than 0.01" not in policy
+    assert run(capsys, "check", str(repo))[0] == 0
+
+
+def test_a_classification_policy_keeps_the_shipped_margin(
+    repo: Path, breast_cancer_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "init", str(repo), "--data", str(breast_cancer_csv), "--target", "label")
+    assert (repo / "policies/default.yaml").read_text() == default_policy()
+
+
+@pytest.mark.parametrize(("value", "rounded"), [(3.8545, 3.9), (0.012345, 0.012), (123.4, 120.0), (0.0, 0.0)])
+def test_margins_are_rounded_to_two_significant_digits(value: float, rounded: float) -> None:
+    from bot.scaffold.policy import round_margin
+
+    assert round_margin(value) == rounded

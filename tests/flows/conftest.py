@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,8 +114,8 @@ class Flow:
         return number, sha
 
 
-@pytest.fixture
-def flow(tmp_path: Path) -> Iterator[Flow]:
+@contextmanager
+def started_flow(tmp_path: Path) -> Iterator[Flow]:
     """A running stack with the example repo on main, its baseline trained and promoted as v1."""
     with LocalStack(tmp_path / "stack") as stack:
         github = stack.github
@@ -130,3 +131,10 @@ def flow(tmp_path: Path) -> Iterator[Flow]:
         assert outcome.ok and outcome.run_id, outcome.log_tail
         tracker.promote("breast-cancer", outcome.run_id, by=MAINTAINER, reason="baseline")
         yield Flow(stack, tracker)
+
+
+@pytest.fixture
+def flow(tmp_path: Path) -> Iterator[Flow]:
+    """A running stack with the example repo on main, its baseline trained and promoted as v1."""
+    with started_flow(tmp_path) as running:
+        yield running

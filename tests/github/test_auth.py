@@ -15,6 +15,7 @@ from bot.adapters.github.auth import AppCredentials
 from bot.adapters.github.client import GitHubForge
 from bot.core.errors import ConfigError, ForgeError
 from bot.sandbox import SandboxServer
+from bot.service.composition import build_forge
 from bot.service.settings import load_settings
 from tests.github.conftest import BOT, FAST, REPO
 
@@ -54,10 +55,10 @@ def installation_tokens(sandbox: SandboxServer) -> list[str]:
 
 def test_token_auth_learns_the_login_from_get_user(sandbox: SandboxServer) -> None:
     settings = load_settings(github_token=sandbox.github.token_for("alice"), github_api_url=sandbox.api_url)
-    forge = GitHubForge.from_settings(settings)
+    forge = build_forge(settings)
     assert forge.bot_login == "alice"
     assert forge.create_comment(REPO, 1, "hi").author == "alice"
-    configured = GitHubForge.from_settings(load_settings(github_token=sandbox.bot_token, bot_login="robot",
+    configured = build_forge(load_settings(github_token=sandbox.bot_token, bot_login="robot",
                                                          github_api_url=sandbox.api_url))
     assert configured.bot_login == "robot"  # configured: no GET /user
 
@@ -67,8 +68,8 @@ def test_app_auth_from_settings_with_the_key_in_a_file(
 ) -> None:
     (tmp_path / "app.pem").write_text(private_key)
     settings = load_settings(github_app_id="4242", github_private_key_file=tmp_path / "app.pem",
-                             github_api_url=sandbox.api_url)
-    forge = GitHubForge.from_settings(settings, policy=FAST)
+                             github_api_url=sandbox.api_url, github_retry_attempts=4, github_retry_max_wait=5.0)
+    forge = build_forge(settings)
     assert forge.bot_login == BOT  # from GET /app: an installation token cannot call GET /user
     posted = forge.create_comment(REPO, 1, "posted as the App")
     assert posted.author == BOT
@@ -140,8 +141,8 @@ def test_an_app_not_installed_on_the_repository(
 
 def test_missing_or_broken_credentials_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="MLBOT_GITHUB_TOKEN: is not set"):
-        GitHubForge.from_settings(load_settings())
+        build_forge(load_settings())
     with pytest.raises(ConfigError, match="MLBOT_GITHUB_PRIVATE_KEY: is not set"):
-        GitHubForge.from_settings(load_settings(github_app_id="1"))
+        build_forge(load_settings(github_app_id="1"))
     with pytest.raises(ConfigError, match="MLBOT_GITHUB_PRIVATE_KEY: is not a usable RSA private key"):
-        GitHubForge.from_settings(load_settings(github_app_id="1", github_private_key="not a key"))
+        build_forge(load_settings(github_app_id="1", github_private_key="not a key"))

@@ -139,7 +139,7 @@ RETRAIN = "usage: `/retrain [key=value ...]`"
         ("/rollback latest", "`/rollback` does not take `latest`; usage: `/rollback [vN] [--reason TEXT]`"),
         ("/retrian", "I don't know the command `/retrian`; did you mean `/retrain`?"),
         ("@mlbot dance", "I don't know the command `dance`; comment `/help` to see what I can do."),
-        ("@mlbot `<b>`x", "I don't know the command `` `<b>`x ``; comment `/help` to see what I can do."),
+        ("@mlbot `<b>`x", "I don't know the command `` `<\u200db>`x ``; comment `/help` to see what I can do."),
         ("/retrain " + "k" * 50, f"`{'k' * 39}…` is not a `key=value` pair; {RETRAIN}"),
     ],
 )

@@ -6,7 +6,6 @@ import pytest
 
 from bot.core.paths import (
     edited_policies,
-    edits_config,
     governance_edits,
     matches,
     needs_retraining,
@@ -65,18 +64,17 @@ def test_watched_files(changed: list[str], patterns: list[str], watched: list[st
 
 
 @pytest.mark.parametrize(
-    ("changed", "policies", "config", "governance"),
+    ("changed", "policies", "governance"),
     [
-        (["src/a.py"], [], False, []),
-        (["policies/gates.yaml", "src/a.py"], ["policies/gates.yaml"], False, ["policies/gates.yaml"]),
-        (["mlbot.yaml"], [], True, ["mlbot.yaml"]),
-        (["sub/mlbot.yaml", "sub/policies/x.yaml", "policies.yaml"], [], False, []),
-        (["./policies/a.yml", "mlbot.yaml"], ["./policies/a.yml"], True, ["./policies/a.yml", "mlbot.yaml"]),
+        (["src/a.py"], [], []),
+        (["policies/gates.yaml", "src/a.py"], ["policies/gates.yaml"], ["policies/gates.yaml"]),
+        (["mlbot.yaml"], [], ["mlbot.yaml"]),
+        (["sub/mlbot.yaml", "sub/policies/x.yaml", "policies.yaml"], [], []),
+        (["./policies/a.yml", "mlbot.yaml"], ["./policies/a.yml"], ["./policies/a.yml", "mlbot.yaml"]),
     ],
 )
 def test_governance_files(
-    changed: list[str], policies: list[str], config: bool, governance: list[str]
+    changed: list[str], policies: list[str], governance: list[str]
 ) -> None:
     assert edited_policies(changed) == policies
-    assert edits_config(changed) is config
     assert governance_edits(changed) == governance

@@ -107,7 +107,7 @@ def test_a_worse_candidate_fails_the_gates_and_is_not_promoted(cli: Cli, train: 
     before = registry_state(tracking_uri)
     refused = cli("promote", *p, "--run", worse)
     assert refused.code == 1
-    assert refused.err.startswith(f"error: I did not promote run {worse}: 2 blocking gate(s) did not pass")
+    assert refused.err.startswith("error: I did not promote breast-cancer: 2 blocking gate(s) did not pass")
     assert "next: improve the model and retrain, or override with --force --reason TEXT" in refused.err
     no_reason = cli("promote", *p, "--run", worse, "--force")
     assert no_reason.code == 2
@@ -132,7 +132,8 @@ def test_a_stale_baseline_is_refused(cli: Cli, train: Train, project: Path, trac
     before = registry_state(tracking_uri)
     stale = cli("promote", *p, "--run", third)
     assert stale.code == 1
-    assert stale.err.splitlines()[0] == "error: production moved from v1 to v2 since this run was evaluated"
+    assert stale.err.splitlines()[0] == ("error: I did not promote breast-cancer: production moved from v1 to v2 "
+                                          "since this run was evaluated. Production stays where it is.")
     assert "re-run training" in stale.err
     assert registry_state(tracking_uri) == before
 
@@ -171,7 +172,8 @@ def test_two_promotions_at_once_leave_a_consistent_registry(cli: Cli, train: Tra
     assert codes == [0, 1], results
     winner = next(i for i, (code, _, _) in enumerate(results) if code == 0)
     loser_err = results[1 - winner][2]
-    assert "error: production moved from v1 to v2 since this run was evaluated" in loser_err
+    assert "error: I did not promote breast-cancer: production moved from v1 to v2 since this run was " \
+           "evaluated" in loser_err
     aliases, versions, _ = registry_state(tracking_uri)
     assert aliases == {"production": "2", "previous-production": "1"}
     assert versions == 2  # the refused candidate was never registered

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sys
 import threading
@@ -20,9 +19,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from bot.adapters.queue import DurableQueue, open_queue
-from bot.core.events import sign
-from bot.handlers import Router, minimal_router
-from bot.ports import CheckRun
+from bot.core.events import Event, PullRequestEvent, sign
+from bot.handlers import Router
+from bot.ports import CheckOutput, CheckRun, Context
 from bot.service.app import create_app
 from bot.service.settings import Settings
 from bot.service.telemetry import Telemetry
@@ -78,6 +77,27 @@ class RecordingForge:
             self.checks.append({"repo": repo, "head_sha": head_sha, "name": name, **kwargs})
             return CheckRun(len(self.checks), name, head_sha, kwargs.get("status", "queued"),
                             kwargs.get("conclusion"))
+
+
+def marking_router() -> Router:
+    """The service's ping handler, plus a test handler marking each opened pull request with a neutral check."""
+    from bot.handlers import basic
+
+    router = Router.composed(basic.router)
+
+    @router.register("pull_request", "opened")
+    def mark(event: Event, ctx: Context) -> None:
+        if isinstance(event, PullRequestEvent) and event.pull is not None:
+            ctx.forge.create_check_run(event.pull.repo, event.pull.head_sha, "mlbot/train", status="completed",
+                                       conclusion="neutral", output=CheckOutput("seen", "seen"),
+                                       external_id=event.delivery_id or None)
+
+    return router
+
+
+def service_context(forge: Any, queue: Any) -> Context:
+    """The ports for service tests: a forge of the test's choosing, nothing else used."""
+    return Context(forge=forge, queue=queue, tracker=None, bot_login="mlbot[bot]")  # type: ignore[arg-type]
 
 
 def headers(event: str, delivery: str, body: bytes, *, form: bool = False,
@@ -140,8 +160,9 @@ def make_service(tmp_path: Path) -> Iterator[Callable[..., Service]]:
         forge, telemetry = RecordingForge(), Telemetry()
         queue = open_queue(settings.queue_url, lease_seconds=settings.queue_lease_seconds,
                            max_attempts=settings.queue_max_attempts, retry_delay=settings.queue_retry_delay)
-        app = create_app(settings, queue=queue, router=router or minimal_router(),
-                         forge_factory=forge_factory or (lambda: forge),
+        chosen = forge_factory or (lambda: forge)
+        app = create_app(settings, queue=queue, router=router or marking_router(),
+                         context_factory=lambda q: service_context(chosen(), q),
                          workers=workers, telemetry=telemetry, tracker_check=tracker_check)
         server = RunningServer(app).__enter__()
         client = httpx.Client(base_url=server.url, timeout=30)
@@ -153,22 +174,6 @@ def make_service(tmp_path: Path) -> Iterator[Callable[..., Service]]:
         client.close()
         server.__exit__()
         queue.close()
-
-
-@pytest.fixture
-def redis_url():
-    base = os.environ.get("MLBOT_TEST_REDIS_URL")
-    if not base:
-        pytest.skip("MLBOT_TEST_REDIS_URL is not set (e.g. redis://localhost:6379): Redis path untested")
-    parts = urllib.parse.urlsplit(base)
-    url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/15", "", ""))  # db 15, flushed per test
-    import redis
-
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
-    client.close()
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -123,16 +123,6 @@ def test_issue_comment_review_and_workflow_run_fields():
     assert run.display_title == wr.get("display_title", "")
 
 
-def test_from_http_reads_headers_and_form_bodies():
-    payload = '{"zen": "z", "hook_id": 7}'
-    body = urllib.parse.urlencode({"payload": payload}).encode()
-    event = Event.from_http({"X-GitHub-Event": "ping", "X-GitHub-Delivery": "abc",
-                             "Content-Type": "application/x-www-form-urlencoded"}, body)
-    assert event == PingEvent("ping", "", "", None, "", "abc", zen="z", hook_id=7)
-    with pytest.raises(MalformedDelivery, match="X-GitHub-Event"):
-        Event.from_http({"Content-Type": "application/json"}, b"{}")
-
-
 def test_missing_or_odd_fields_do_not_crash():
     event = Event.from_payload("pull_request", {"action": "opened", "pull_request": {"head": None},
                                                 "repository": None, "sender": "x"})

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from bot.core.events import Event
-from bot.handlers import build_router, minimal_router
+from bot.handlers import build_router
 from bot.handlers.routing import Router
 from bot.ports import Context
-from tests.service.conftest import RecordingForge
-from tests.service.examples import example
+from tests.service.conftest import RecordingForge, service_context
 
 
 class NoQueue:
@@ -16,7 +15,7 @@ class NoQueue:
 
 
 def context(forge=None) -> Context:
-    return Context(forge=forge or RecordingForge(), queue=NoQueue(), bot_login="mlbot[bot]")
+    return service_context(forge or RecordingForge(), NoQueue())
 
 
 def event(name, action="", sender="alice") -> Event:
@@ -50,28 +49,9 @@ def test_include_composes_module_routers():
     first, second, calls = Router(), Router(), []
     first.register("ping", handler=lambda e, c: calls.append(1))
     second.register("ping", handler=lambda e, c: calls.append(2))
-    composed = Router()
-    composed.include(first)
-    composed.include(second)
+    composed = Router.composed(first, second)
     composed.dispatch(event("ping"), context())
     assert calls == [1, 2]
-
-
-def test_the_minimal_router_marks_new_pull_requests_with_a_neutral_check():
-    forge, payload = RecordingForge(), example("pull_request", "opened")
-    minimal_router().dispatch(Event.from_payload("pull_request", payload, "d-9"), context(forge))
-    assert forge.checks == [{
-        "repo": payload["repository"]["full_name"], "head_sha": payload["pull_request"]["head"]["sha"],
-        "name": "mlbot/train", "status": "completed", "conclusion": "neutral",
-        "output": forge.checks[0]["output"], "external_id": "d-9"}]
-    assert forge.checks[0]["output"].title == "mlbot has seen this pull request"
-
-
-def test_the_minimal_router_ignores_other_pull_request_actions():
-    forge = RecordingForge()
-    minimal_router().dispatch(Event.from_payload("pull_request", example("pull_request", "closed")),
-                            context(forge))
-    assert forge.checks == []
 
 
 def test_the_service_router_composes_pings_with_the_lifecycle_once():

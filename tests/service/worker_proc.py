@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.adapters.queue import open_queue
 from bot.core.events import Event
 from bot.handlers.routing import Router
-from bot.ports import Context, Forge
+from bot.ports import Context
 from bot.service.worker import attach_worker
 
 
@@ -43,10 +43,10 @@ def main() -> None:
         time.sleep(0.005)  # a little work, so every worker gets a share of a burst
         append(workdir / "processed", event.delivery_id)
 
-    def no_forge() -> Forge:
-        raise AssertionError("the test handlers do not use the forge")
+    def ports(queue: object) -> Context:  # the test handlers use no port
+        return Context(forge=None, queue=queue, tracker=None, bot_login="mlbot[bot]")  # type: ignore[arg-type]
 
-    attach_worker(queue, router, no_forge, "mlbot[bot]")
+    attach_worker(queue, router, ports)
     queue.start_reaper(interval=0.2)
     (workdir / f"ready-{os.getpid()}").touch()
     queue.consumer(threads, in_thread=False).run()

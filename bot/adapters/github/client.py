@@ -13,7 +13,7 @@ import base64
 import threading
 import urllib.parse
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, TypeVar, cast, get_args
+from typing import Any, Literal, TypeVar, cast, get_args
 
 from github import Github
 from github.ContentFile import ContentFile
@@ -31,7 +31,8 @@ from bot.adapters.github.convert import (
     review,
 )
 from bot.adapters.github.retry import RetryPolicy, call_with_retries
-from bot.core.errors import ConfigError, ForgeError, Problem
+from bot.core.errors import ForgeError
+from bot.core.types import COMMENT_LIMIT
 from bot.ports import (
     CheckConclusion,
     CheckOutput,
@@ -47,10 +48,8 @@ from bot.ports import (
     Reaction,
     Review,
 )
-from bot.service.settings import Settings
 
 T = TypeVar("T")
-COMMENT_LIMIT = 65_536  # GitHub refuses longer comment bodies
 STATUSES: tuple[str, ...] = get_args(CompareStatus)
 
 
@@ -77,26 +76,6 @@ class GitHubForge:
         self._login_lock = threading.Lock()  # separate: resolving the login makes a call
         self._local = threading.local()
         self._clients: list[Github] = []
-
-    @classmethod
-    def from_settings(cls, settings: Settings, *, policy: RetryPolicy | None = None) -> GitHubForge:
-        """Build the forge from MLBOT_GITHUB_* settings: a token, or an App id plus private key."""
-        policy = policy or RetryPolicy(attempts=settings.github_retry_attempts,
-                                       max_wait=settings.github_retry_max_wait)
-        explicit_login = settings.bot_login if "bot_login" in settings.model_fields_set else None
-        if settings.github_token:
-            return cls(settings.github_api_url, TokenCredentials(settings.github_token),
-                       bot_login=explicit_login, policy=policy)
-        key = settings.private_key()
-        if settings.github_app_id and key:
-            app = AppCredentials(settings.github_app_id, key, settings.github_api_url, policy)
-            return cls(settings.github_api_url, app, bot_login=explicit_login,
-                       fallback_login=settings.bot_login, policy=policy)
-        missing = "MLBOT_GITHUB_PRIVATE_KEY" if settings.github_app_id else "MLBOT_GITHUB_TOKEN"
-        raise ConfigError(
-            [Problem("environment", missing, "is not set, so I cannot talk to GitHub")],
-            hint="set MLBOT_GITHUB_TOKEN, or MLBOT_GITHUB_APP_ID with MLBOT_GITHUB_PRIVATE_KEY(_FILE)",
-        )
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -188,6 +167,13 @@ class GitHubForge:
         """Return the pull request as the ports dataclass."""
         return self._call(repo, f"GET /repos/{repo}/pulls/{number}",
                           lambda gh: pull_request(repo, gh.get_repo(repo).get_pull(number)))
+
+    def recent_pulls(self, repo: str, state: Literal["open", "closed"], limit: int = 50) -> list[PullRequest]:
+        """Pull requests in `state`, most recently updated first (one page of up to `limit`)."""
+        def fetch(gh: Github) -> list[PullRequest]:
+            pulls = gh.get_repo(repo).get_pulls(state=state, sort="updated", direction="desc")
+            return [pull_request(repo, p) for p in pulls.get_page(0)[:limit]]
+        return self._call(repo, f"GET /repos/{repo}/pulls?state={state}", fetch)
 
     def list_pull_files(self, repo: str, number: int) -> list[str]:
         """Return the paths the pull request changes."""

@@ -47,14 +47,27 @@ def check_run(c: Any) -> CheckRun:
 
 
 def pull_request(repo: str, pr: Any) -> PullRequest:
-    """Convert a PullRequest; a deleted fork leaves head.repo empty and counts as a fork."""
-    head_repo = pr.head.repo.full_name if pr.head.repo is not None else ""
+    """Convert a PullRequest from what GitHub sent (reading PyGithub attributes could fetch it again).
+
+    A listed pull request has no `merged` field, only `merged_at`; a deleted fork leaves head.repo
+    empty and counts as a fork.
+    """
+    raw: dict[str, Any] = getattr(pr, "_rawData", None) or {}
+    if "head" not in raw:  # a lazy object (`get_pull` with lazy=True): fetch it, once
+        raw = pr.raw_data
+    head, base = raw.get("head") or {}, raw.get("base") or {}
+    base_repo = base.get("repo") or {}
+    merged = raw["merged"] if "merged" in raw else raw.get("merged_at") is not None
     return PullRequest(
-        repo=repo, number=int(pr.number), title=str(pr.title or ""), author=login_of(pr.user),
-        head_sha=str(pr.head.sha), head_ref=str(pr.head.ref), head_repo=str(head_repo),
-        base_ref=str(pr.base.ref), base_sha=str(pr.base.sha),
-        state="closed" if pr.state == "closed" else "open", draft=bool(pr.draft),
-        merged=bool(pr.merged), merge_commit_sha=pr.merge_commit_sha, html_url=str(pr.html_url or ""),
+        repo=repo, number=int(raw.get("number") or pr.number), title=str(raw.get("title") or ""),
+        author=str((raw.get("user") or {}).get("login") or ""),
+        head_sha=str(head.get("sha") or ""), head_ref=str(head.get("ref") or ""),
+        head_repo=str((head.get("repo") or {}).get("full_name") or ""),
+        base_ref=str(base.get("ref") or ""), base_sha=str(base.get("sha") or ""),
+        state="closed" if raw.get("state") == "closed" else "open", draft=bool(raw.get("draft")),
+        merged=bool(merged), merge_commit_sha=raw.get("merge_commit_sha"), html_url=str(raw.get("html_url") or ""),
+        default_branch=str(base_repo.get("default_branch") or ""), clone_url=str(base_repo.get("clone_url") or ""),
+        merged_at=str(raw.get("merged_at") or ""),
     )
 
 

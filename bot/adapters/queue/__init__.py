@@ -117,6 +117,10 @@ class DurableQueue:
 
     # --- the worker -------------------------------------------------------------------------
 
+    def known(self, key: str) -> bool:
+        """Whether a delivery or job with this id was ever accepted (finished ones included)."""
+        return self.store.state(key) is not None
+
     def attach(self, processor: Processor, observe: Outcome | None = None) -> None:
         """Set what a worker does with a claimed delivery (raise to fail it)."""
         self._process, self._observe = processor, observe

@@ -1,0 +1,65 @@
+"""Run the reconciler on start and then every `MLBOT_RECONCILE_INTERVAL` seconds, in a worker process.
+
+Several workers may run it: a shared lock lets one round run at a time, and the job keys make a
+round that repeats another's harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from bot.ports import Context
+from bot.service.telemetry import Telemetry
+from bot.usecases.locks import holding
+from bot.usecases.reconcile import reconcile
+
+log = logging.getLogger("mlbot.reconcile")
+
+
+class Reconciler:
+    """A daemon thread: one round per interval over every repository the bot has worked for."""
+
+    def __init__(self, context: Callable[[], Context], interval: float, telemetry: Telemetry | None = None) -> None:
+        self.context, self.interval, self.telemetry = context, interval, telemetry
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="mlbot-reconciler", daemon=True)
+
+    def start(self) -> Reconciler:
+        if self.interval > 0:
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.round()
+            except Exception:  # a round must never kill the worker; the next one tries again
+                log.exception("a reconciler round failed; trying again in %g s", self.interval)
+            self._stop.wait(max(1.0, self.interval - (time.monotonic() - started)))
+
+    def round(self) -> None:
+        """Reconcile every known repository once."""
+        ctx = self.context()
+        if ctx.repositories is None:
+            return
+        with holding(ctx, "reconcile", lease=600):
+            for repo, since in sorted(ctx.repositories.since().items()):
+                if self._stop.is_set():
+                    return
+                try:
+                    done = reconcile(ctx, repo, since)
+                except Exception as error:  # GitHub down for this one: the others still get their turn
+                    log.warning("could not reconcile %s: %s", repo, error)
+                    continue
+                if self.telemetry is not None:
+                    self.telemetry.count("mlbot_reconciled", done.promotions, kind="promotion")
+                    self.telemetry.count("mlbot_reconciled", done.trainings, kind="training")

@@ -8,8 +8,8 @@
 - mean-like metrics (log_loss, brier, rmse, mae, mape, r2): the paired index bootstrap up to
   `DELTA_METHOD_ROWS` rows; above, the delta method — each metric is a smooth function of a few
   row means, so Δ's standard error is that of the mean of per-row influences (a paired normal
-  interval, O(n), where the bootstrap's cost grows with rows × resamples and the CLT is long exact
-  enough).
+  interval, O(n); at that size the bootstrap's cost grows with rows × resamples while the normal
+  approximation is already accurate).
 
 `method="bootstrap"` forces the bootstrap everywhere (the cross-check and the old path).
 """

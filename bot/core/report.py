@@ -194,6 +194,18 @@ def flips_line(flips: Flips | None) -> str:
             f"are wrong for the candidate{examples}; {back}")
 
 
+def methods_line(c: Comparison) -> str:
+    """Which method produced each interval, metrics grouped by method (bootstrap settings once)."""
+    groups: dict[str, list[str]] = {}
+    for m in c.metrics:
+        if m.method:
+            groups.setdefault(m.method, []).append(m.name)
+    parts = [f"{', '.join(names)} by {method}" for method, names in groups.items()]
+    if any("bootstrap" in method for method in groups):
+        parts.append(f"bootstrap: {c.resamples} resamples, seed {c.seed}")
+    return "; ".join(parts) or "none (no paired predictions)"
+
+
 def _context(view: ReportView, rows: int) -> dict[str, Any]:
     c = view.comparison
     word, sentence = headline(view)
@@ -209,6 +221,7 @@ def _context(view: ReportView, rows: int) -> dict[str, Any]:
         "chart": chart, "confidence_pct": f"{view.confidence:.0%}",
         "details": [r for r in view.evaluation.results if r.details],
         "flips_line": flips_line(c.flips),
+        "methods_line": methods_line(c),
     }
 
 

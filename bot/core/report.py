@@ -185,13 +185,25 @@ def _run_url(view: ReportView, run_id: str, experiment_id: str | None) -> str | 
 def flips_line(flips: Flips | None) -> str:
     """Rows production got right that the candidate gets wrong, in one sentence (after "Negative flips:")."""
     if flips is None:
-        return "not counted (regression: a row is not simply right or wrong)"
+        return "not counted (a regression has no right or wrong per row, or production's predictions are missing)"
     back = f"{flips.positive} went from wrong to right"
     if not flips.negative:
         return f"none — no eval row production got right is wrong for the candidate; {back}"
     examples = f" (e.g. rows {', '.join(flips.examples)})" if flips.examples else ""
     return (f"{flips.negative} of {flips.rows} eval rows ({flips.negative_rate:.1%}) that production got right "
             f"are wrong for the candidate{examples}; {back}")
+
+
+def methods_line(c: Comparison) -> str:
+    """Which method produced each interval, metrics grouped by method (bootstrap settings once)."""
+    groups: dict[str, list[str]] = {}
+    for m in c.metrics:
+        if m.method:
+            groups.setdefault(m.method, []).append(m.name)
+    parts = [f"{', '.join(names)} by {method}" for method, names in groups.items()]
+    if any("bootstrap" in method for method in groups):
+        parts.append(f"bootstrap: {c.resamples} resamples, seed {c.seed}")
+    return "; ".join(parts) or "none (no paired predictions)"
 
 
 def _context(view: ReportView, rows: int) -> dict[str, Any]:
@@ -209,6 +221,7 @@ def _context(view: ReportView, rows: int) -> dict[str, Any]:
         "chart": chart, "confidence_pct": f"{view.confidence:.0%}",
         "details": [r for r in view.evaluation.results if r.details],
         "flips_line": flips_line(c.flips),
+        "methods_line": methods_line(c),
     }
 
 

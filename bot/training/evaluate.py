@@ -114,26 +114,26 @@ def evaluate(request: TrainRequest, model_dir: Path, tracking_uri: str, progress
     return result
 
 
-def _production(store: Any, baseline: Any, features: Any, progress: Progress) -> tuple[Any, str | None]:
-    """Production's predictions on the eval rows, loaded the same safe way; or why they are missing."""
+def _production(store: Any, baseline: Any, features: Any, progress: Progress) -> tuple[Any, str | None, Any]:
+    """Production's predictions on the eval rows and its model, loaded the same safe way; or why not."""
     from bot.training import safe_model, scoring
 
     progress(f"scoring production v{baseline.version} on the same rows")
     with tempfile.TemporaryDirectory(prefix="mlbot-production-") as tmp:
         try:
             model = safe_model.load(store.download_safe_model(baseline.model_uri, Path(tmp)))
-            return scoring.predict(model, features), None
+            return scoring.predict(model, features), None, model
         except MlbotError as error:
             reason = f"production v{baseline.version} could not be scored safely: {error.message}"
         except Exception as error:  # e.g. production expects columns this PR removed
             reason = f"{type(error).__name__}: {error}"
     progress(f"warning: {reason}")
-    return None, reason[:500]
+    return None, reason[:500], None
 
 
 def _score_and_log(project: Project, dataset: Any, model: Any, model_file: Path, fitted: Any, key: str,
                    store: Any, baseline: Any, run_id: str, progress: Progress) -> TrainResult:
-    from bot.training import artifact, safe_model, scoring
+    from bot.training import artifact, latency, safe_model, scoring
     from bot.training.profile import profile
 
     config, names = project.config, project.config.metric_names
@@ -148,13 +148,12 @@ def _score_and_log(project: Project, dataset: Any, model: Any, model_file: Path,
     scores = scoring.score_all(names, dataset.labels("eval"), candidate)
     metrics = {**scores, **scoring.slice_metrics(names, dataset, candidate),
                "model_size_mb": scoring.size_mb(model_file.stat().st_size),
-               "predict_p95_ms": scoring.p95_latency_ms(model, features),
                "train_seconds": fitted.train_seconds, "eval_rows": float(len(dataset.eval)),
                "train_rows": float(len(dataset.train))}
     tags: dict[str, str] = {}
-    production, production_scores = None, None
+    production, production_scores, production_model = None, None, None
     if baseline is not None:
-        production, reason = _production(store, baseline, features, progress)
+        production, reason, production_model = _production(store, baseline, features, progress)
         if reason is not None:
             tags["mlbot.baseline_error"] = reason
         else:
@@ -162,6 +161,8 @@ def _score_and_log(project: Project, dataset: Any, model: Any, model_file: Path,
             metrics.update({f"production.{k}": v for k, v in production_scores.items()})
             tags.update({"mlbot.baseline_version": baseline.version,
                          "mlbot.baseline_run_id": baseline.run_id or ""})
+    progress("timing candidate and production on the same rows (CPU time, interleaved)")
+    metrics.update(latency.latency_metrics(model, production_model, features))
     progress("logging the model, metrics and predictions to MLflow")
     tags["mlbot.model_uri"] = store.log_sklearn_model(run_id, model, features.head(5), pip_requirements(),
                                                       safe_model.trusted_types(model_file))

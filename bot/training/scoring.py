@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,9 +12,6 @@ import pandas as pd
 from bot.core.judge import metrics
 from bot.core.judge.metrics import Prediction
 from bot.training.dataset import Dataset
-
-LATENCY_ROWS = 50  # single-row predictions timed for predict_p95_ms; bounded so big eval sets stay cheap
-LATENCY_WARMUP = 3
 
 
 def sanitize(value: object) -> str:
@@ -81,20 +77,6 @@ def predictions_frame(dataset: Dataset, candidate: Prediction, production: Predi
     for column in dataset.slices:
         columns[f"slice.{column}"] = dataset.eval[column].to_numpy()
     return pd.DataFrame(columns)
-
-
-def p95_latency_ms(model: Any, features: pd.DataFrame, rows: int = LATENCY_ROWS) -> float:
-    """The 95th percentile of single-row predict latency, in milliseconds."""
-    sample = features.head(rows)
-    for index in range(min(LATENCY_WARMUP, len(sample))):
-        model.predict(sample.iloc[[index]])
-    timings = []
-    for index in range(len(sample)):
-        row = sample.iloc[[index]]
-        start = time.perf_counter()
-        model.predict(row)
-        timings.append((time.perf_counter() - start) * 1000.0)
-    return float(np.percentile(timings, 95))
 
 
 def size_mb(size_bytes: int) -> float:

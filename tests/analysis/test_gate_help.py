@@ -119,3 +119,10 @@ def test_latency_limits(rule: str, facts: dict[str, float], first: bool, verdict
                    first=first, candidate=_run(**facts))
     result = evaluate_gate(gate(f"{{name: g, model: {rule}}}"), c, None)
     assert result.verdict == verdict and fragment in result.reason, result.reason
+
+
+def test_an_inconclusive_slice_says_what_would_decide_it_with_its_own_rows() -> None:
+    c = comparison(metric("accuracy", 0.95, 0.94, (0.001, 0.02)))  # slices: north 64 rows, south 50 rows
+    result = evaluate_gate(gate("{name: g, metric: accuracy, slices: {column: region, max_drop: 0.03}}"), c, None)
+    south = next(line for line in result.details if line.startswith("region=south"))
+    assert result.verdict == "inconclusive" and "these 50 rows rule out a drop larger than 0.05" in south

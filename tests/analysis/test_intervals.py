@@ -82,3 +82,11 @@ def test_a_slice_with_one_class_has_no_auc_interval() -> None:
     data = classification(200, 2, 0)
     one_class = data.subset(data.y == 1)
     assert "roc_auc" not in paired_intervals(one_class, ["roc_auc"], [0.95], resamples=50, seed=0)
+
+
+def test_metrics_that_need_probabilities_have_no_interval_without_them() -> None:
+    data = classification(300, 2, 0)
+    assert data.production is not None
+    labels_only = EvalData(data.y, Scored(data.candidate.pred), Scored(data.production.pred), data.classes)
+    found = paired_intervals(labels_only, ["accuracy", "roc_auc", "log_loss"], [0.95], resamples=50, seed=0)
+    assert set(found) == {"accuracy"}

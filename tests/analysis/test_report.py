@@ -196,3 +196,9 @@ def test_text_report_lists_metrics_and_gates() -> None:
     unknown = RunView("x")
     assert render_json(ReportView(comparison(first=True, candidate=unknown), evaluate(POLICY, comparison(
         first=True, candidate=unknown))))["candidate"] == {"run_id": "x", "sha": None, "pr": None}
+
+
+def test_the_report_names_the_method_of_each_interval() -> None:
+    text = render_markdown(_view("pass"))
+    assert "paired intervals: roc_auc by DeLong; accuracy by multinomial bootstrap; bootstrap: 2000 resamples" in text
+    assert "paired intervals: roc_auc by DeLong" in render_text(_view("pass"))

@@ -40,7 +40,8 @@ def with_params(config: str | bytes, params: dict[str, object]) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-BASELINE = {"n_estimators": 3, "max_depth": 2}
+# the demo's baseline: against it BETTER clears the roc_auc gate (max_drop 0.005) by DeLong on 114 rows
+BASELINE = {"n_estimators": 5, "max_depth": 3}
 BETTER = {"n_estimators": 60, "max_depth": None}
 WORSE = {"n_estimators": 1, "max_depth": 1}
 

@@ -62,7 +62,7 @@ class MetricComparison:
     production: float | None = None
     cis: Mapping[float, tuple[float, float]] = field(default_factory=dict)
     samples: FloatArray | None = field(default=None, repr=False, compare=False)
-    method: str = ""  # what produced the interval: "DeLong", "bootstrap (multinomial, …)", "bootstrap"
+    method: str = ""  # what produced the interval: "DeLong", "multinomial bootstrap", "bootstrap", …
     se: float | None = None  # standard error of Δ (for CIs at other levels and the rows-needed estimate)
     exact_delta: float | None = None  # Δ from exact counts, where the metric is a ratio of counts
     tie_tolerance: float = FLOAT_NOISE  # bounds this close to a margin are exactly on it

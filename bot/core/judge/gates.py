@@ -161,7 +161,7 @@ def _slices(
             continue
         if m is None:
             continue
-        verdict, delta, _, reason = _relative(gate, m, rule.confidence, rule.max_drop, None)
+        verdict, delta, _, reason = _relative(gate, m, rule.confidence, rule.max_drop, None, s.rows)
         verdicts.append(verdict)
         lines.append(f"{rule.column}={s.value} ({s.rows} rows): {verdict}, {reason}")
         if isinstance(delta, float):

@@ -8,8 +8,8 @@
 - mean-like metrics (log_loss, brier, rmse, mae, mape, r2): the paired index bootstrap up to
   `DELTA_METHOD_ROWS` rows; above, the delta method — each metric is a smooth function of a few
   row means, so Δ's standard error is that of the mean of per-row influences (a paired normal
-  interval, O(n), where the bootstrap's cost grows with rows × resamples and the CLT is long exact
-  enough).
+  interval, O(n); at that size the bootstrap's cost grows with rows × resamples while the normal
+  approximation is already accurate).
 
 `method="bootstrap"` forces the bootstrap everywhere (the cross-check and the old path).
 """
@@ -34,11 +34,12 @@ from bot.core.judge.bootstrap import (
     percentile_ci,
 )
 from bot.core.judge.delong import paired_auc
+from bot.core.judge.metrics import METRICS
 from bot.core.judge.verdict import NOISE
 
 Method = Literal["auto", "bootstrap"]
 DELONG = "DeLong"
-MULTINOMIAL = "bootstrap (multinomial, exact counts)"
+MULTINOMIAL = "multinomial bootstrap"
 BOOTSTRAP = "bootstrap"
 DELTA_METHOD = "delta method"
 DELTA_METHOD_ROWS = 5_000
@@ -134,12 +135,13 @@ def paired_intervals(
     """The interval of Δ for each metric in `names`, by the method that is exact or fast for it."""
     assert data.production is not None
     out: dict[str, Interval] = {}
-    boot = list(names)
-    if method == "auto" and "roc_auc" in names and data.candidate.proba is not None \
-            and data.production.proba is not None:
+    no_proba = data.candidate.proba is None or data.production.proba is None
+    boot: list[str] = [n for n in names if not (no_proba and METRICS[n].needs_proba)]  # undefined: no interval
+    cand_proba, prod_proba = data.candidate.proba, data.production.proba
+    if method == "auto" and "roc_auc" in boot and cand_proba is not None and prod_proba is not None:
         boot.remove("roc_auc")
         try:
-            auc = paired_auc(data.y.astype(np.int64), data.candidate.proba, data.production.proba)
+            auc = paired_auc(data.y.astype(np.int64), cand_proba, prod_proba)
         except ValueError:  # one class only (e.g. in a slice): no interval
             pass
         else:

@@ -75,7 +75,7 @@ class DeliveryProcessor:
                         intent.model, intent.version, intent.seq, ", ".join(intent.pending))
         try:
             finish_owed(self.context(), owed)
-        except MlbotError as error:  # GitHub down now: the intents stay owed for the next start
+        except Exception as error:  # GitHub down now: the intents stay owed, for the next start or move
             log.warning("could not finish what interrupted promotions owe on GitHub: %s", error)
         return owed
 

@@ -24,7 +24,7 @@ from .pages import ROOT, Command, commands, pages
 
 # Commands a page shows that this test does not run, each with the reason.
 NOT_RUN: list[tuple[str, str]] = [
-    (r"^make (demo|test|docs)\b", "builds .venv and plays the demo, the suite or the site: CI runs `make test`, "
+    (r"^make (demo|test|docs|sandbox-tool)\b", "builds .venv and plays the demo, the suite or the site: CI runs `make test`, "
                                   "tests/docs builds the site, tests/demo and tests/packaging play the demo"),
     (r"^source \.venv/bin/activate$", "changes the reader's shell; here `mlbot` is on PATH already"),
     (r"^pipx? install mlbot-gitops\b", "installs from PyPI; tests/packaging installs the wheel built from here"),
@@ -33,6 +33,8 @@ NOT_RUN: list[tuple[str, str]] = [
     (r"^mlbot serve\b", "a server that runs until it is stopped; tests/service runs it"),
     (r"^mlbot worker --workers\b", "a worker that runs until it is stopped; tests/service runs it"),
     (r"^mlbot sandbox\b", "a server that runs until it is stopped; tests/sandbox runs it"),
+    (r"^(sudo )?(apt-get|dnf) install\b", "installs a system package; `make sandbox-tool` does it for the tests"),
+    (r"^mlbot worker --requeue\b", "needs the id of a delivery that failed; tests/reliability requeues one"),
 ]
 # Documented exit codes other than 0 (SPEC: 1 means "refused" or "not promotable", never a usage error).
 EXIT_CODES: list[tuple[str, set[int]]] = [(r"^mlbot (gates|promote|rollback)\b", {0, 1})]

@@ -29,8 +29,7 @@ class FakeTracker:
 def processor(tracker: FakeTracker) -> DeliveryProcessor:
     def context(queue: Any) -> Context:
         return Context(forge=None, queue=queue, bot_login="mlbot[bot]", tracker=tracker)  # type: ignore[arg-type]
-    return DeliveryProcessor(Router(), None, lambda: None, "mlbot[bot]",  # type: ignore[arg-type]
-                             context_factory=context)
+    return DeliveryProcessor(Router(), None, context)  # type: ignore[arg-type]
 
 
 def test_the_worker_recovers_every_model_and_reports_what_is_owed(caplog: Any) -> None:

@@ -14,16 +14,16 @@ $(BIN)/python:
 	@$(BIN)/python -m pip install -q --upgrade pip
 
 # One stamp per set of extras, so `make demo` never installs the dev tools.
-$(VENV)/.installed-runtime: pyproject.toml setup.py | $(BIN)/python
+$(VENV)/.installed-runtime: pyproject.toml setup.py constraints/service.txt | $(BIN)/python
 	$(SAY) "installing mlbot and what it runs on (MLflow, scikit-learn, pandas, FastAPI and their dependencies) into $(VENV)"
 	$(SAY) "the first time this downloads them and takes a few minutes (pip is quiet meanwhile); later runs take seconds"
-	@$(BIN)/python -m pip install -q --progress-bar off -e .
+	@$(BIN)/python -m pip install -q --progress-bar off -c constraints/service.txt -e .
 	@touch $@
 	$(SAY) "installed: $$($(BIN)/mlbot --version)"
 
-$(VENV)/.installed-dev: pyproject.toml setup.py | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml setup.py constraints/service.txt | $(BIN)/python
 	$(SAY) "installing mlbot with its dev tools (pytest, ruff, mypy, import-linter, build) into $(VENV)"
-	@$(BIN)/python -m pip install -q --progress-bar off -e '.[dev]'
+	@$(BIN)/python -m pip install -q --progress-bar off -c constraints/service.txt -e '.[dev]'
 	@touch $@
 
 $(VENV)/.installed-docs: pyproject.toml setup.py | $(BIN)/python

@@ -10,7 +10,7 @@ import typer
 import yaml
 
 from bot.core.config import load_yaml
-from bot.core.errors import UsageError
+from bot.core.errors import Transient, UsageError
 
 
 def parse_overrides(pairs: list[str], params_json: str | None) -> dict[str, Any]:
@@ -148,6 +148,8 @@ def evaluate(
     params: ParamsOption = None,
     repo: Annotated[str, typer.Option(help="owner/name, for the mlbot.repo tag.")] = "",
     ci_url: Annotated[str, typer.Option("--ci-url", help="Link to the CI job (mlbot.ci_url tag).")] = "",
+    tempfail_exit: Annotated[bool, typer.Option(
+        "--tempfail-exit", hidden=True, help="Exit 75 when MLflow is unavailable (the local runner retries).")] = False,
 ) -> None:
     """Evaluate stage (trusted): safe-load the fitted model, score it beside production, log to MLflow."""
     from bot.service.settings import load_settings
@@ -159,7 +161,15 @@ def evaluate(
         judged = judged_project(project, config).config
         _check_policies(policies.parent if policies.name == "policies" else policies, judged.metric_names,
                         judged.data.slices)
-    result = run_evaluation(request, model, load_settings().mlflow_tracking_uri, _progress, config_file=config)
+    try:
+        result = run_evaluation(request, model, load_settings().mlflow_tracking_uri, _progress, config_file=config)
+    except Transient as error:
+        if not tempfail_exit:
+            raise
+        from bot.cli import echo_error  # the boundary's own wording; imported late: it imports this module
+
+        echo_error(error)
+        raise typer.Exit(Transient.TEMPFAIL) from None
     _print_result(result, "evaluated")
 
 

@@ -104,7 +104,11 @@ class Transient(MlbotError):
 
     The queue retries a job that raised it with backoff, bounded in time, instead of failing it;
     `dependency` names what was down ("GitHub", "MLflow"), `retry_after` how long it asked us to wait.
+    `mlbot evaluate --tempfail-exit` exits with TEMPFAIL (75, sysexits' EX_TEMPFAIL) on it, so the
+    local runner that ran it knows to try again later; every other command keeps exit code 1.
     """
+
+    TEMPFAIL = 75
 
     def __init__(self, message: str, *, dependency: str, retry_after: float | None = None,
                  status: int | None = None, hint: str | None = None) -> None:

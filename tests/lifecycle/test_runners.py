@@ -134,7 +134,7 @@ def test_the_fit_runs_sandboxed_and_the_evaluate_gets_only_the_tracking_uri(
     assert seen["args"][5:] == ["--config", seen["args"][6], "--policies", seen["args"][8], "--repo", "acme/models",
                                 "--sha", origin.pr_sha,
                                 "--branch", "feature/x", "--trigger", "command", "--params",
-                                '{"n_estimators": 300}', "--pr", "7"]
+                                '{"n_estimators": 300}', "--pr", "7", "--tempfail-exit"]
 
 
 @pytest.mark.usefixtures("bwrap")
@@ -272,7 +272,7 @@ def test_parse_run_id(output: str, run_id: str | None) -> None:
 def test_evaluate_argv_for_a_manual_run() -> None:
     argv = evaluate_argv(job("c" * 40, pr=None), Path("/tmp/p"), Path("/tmp/o"), None)
     assert argv == ["evaluate", "--project", "/tmp/p", "--model", "/tmp/o", "--repo", "acme/models",
-                    "--sha", "c" * 40, "--branch", "feature/x", "--trigger", "command", "--params", "{}"]
+                    "--sha", "c" * 40, "--branch", "feature/x", "--trigger", "command", "--params", "{}", "--tempfail-exit"]
 
 
 class RecordingForge:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bot.adapters.runners.processes import Finished, ProcessGroups
 from bot.adapters.runners.sandbox import Bubblewrap, Limits, Sandbox, SandboxUnavailable, choose_sandbox
+from bot.core.errors import Transient
 from bot.core.redact import redact
 from bot.ports import TrainingJob, TrainingOutcome
 from bot.service.settings import Settings, scrubbed_environment
@@ -67,7 +68,7 @@ def evaluate_argv(job: TrainingJob, project: Path, model: Path, base: Path | Non
              "--params", json.dumps(job.params, sort_keys=True)]
     if job.pr is not None:
         argv += ["--pr", str(job.pr)]
-    return argv
+    return [*argv, "--tempfail-exit"]  # MLflow down: exit 75, and the job is tried again later
 
 
 def evaluate_environment(host: Mapping[str, str], tracking_uri: str) -> dict[str, str]:
@@ -227,6 +228,10 @@ class LocalRunner:
                                     cwd=self.cwd or Path.cwd(), timeout=deadline - time.monotonic())
         log = "\n".join(part for part in (fitted.output, evaluated.output) if part)
         run_id = parse_run_id(evaluated.output)
+        if evaluated.returncode == Transient.TEMPFAIL:  # MLflow was down: the queue runs the job again later
+            last = self.safe(evaluated.output).strip().splitlines()[-1:] or ["MLflow is unreachable"]
+            raise Transient(f"evaluating {job.sha[:7]} could not reach MLflow ({last[0][:200]})",
+                            dependency="MLflow")
         if evaluated.returncode != 0:
             return self.failed(evaluated, log, started, f"Evaluating the model exited with code "
                                f"{evaluated.returncode}.", run_id)

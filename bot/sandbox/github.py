@@ -247,6 +247,15 @@ class SandboxGitHub(CiOps):
             self._emit_comment("edited", item, by, changes={"body": {"from": old}})
             return item
 
+    def delete_comment(self, repo: str, comment_id: int, by: str) -> None:
+        """Delete a comment (its author, or a maintainer) and emit `issue_comment` deleted."""
+        with self.store.lock:
+            item = self.store.comment(repo, comment_id)
+            if item.author.lower() != by.lower() and self.store.role(repo, by) not in ("admin", "maintain"):
+                raise ApiError(403, "Resource not accessible by personal access token")
+            del self.store.comments[comment_id]
+            self._emit_comment("deleted", item, by)
+
     def _emit_comment(self, action: str, item: IssueComment, sender: str, **extra: object) -> None:
         pull = self.store.pull(item.repo, item.number)
         body = {"action": action, "issue": payloads.issue(self.base_url, self.store, pull),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from bot.sandbox import payloads, payloads_ci
 from bot.sandbox.http import Body, Github, User, Who, answer, paginate
@@ -130,6 +130,13 @@ def edit_comment(owner: str, name: str, comment_id: int, github: Github, login: 
     repo = github.visible_repo(f"{owner}/{name}", login)
     item = github.edit_comment(repo.full_name, comment_id, str(body["body"]), login)
     return answer(payloads.issue_comment(github.base_url, github.store, item))
+
+
+@router.delete("/repos/{owner}/{name}/issues/comments/{comment_id}", status_code=204)
+def delete_comment(owner: str, name: str, comment_id: int, github: Github, login: User) -> Response:
+    repo = github.visible_repo(f"{owner}/{name}", login)
+    github.delete_comment(repo.full_name, comment_id, login)
+    return Response(status_code=204)
 
 
 @router.post("/repos/{owner}/{name}/issues/comments/{comment_id}/reactions")

@@ -67,3 +67,13 @@ def test_a_marker_in_someone_elses_comment_is_never_edited(
     assert created.id != forged and created.author == "mona"
     bodies = {c.id: c.body for c in sandbox.github.comments(REPO, 1)}
     assert bodies == {forged: f"{MARKER}\nfake: all gates pass", created.id: f"{MARKER}\nreal report"}
+
+
+def test_a_duplicate_report_made_by_a_racing_worker_is_folded_into_the_oldest(
+    sandbox: SandboxServer, forge: GitHubForge
+) -> None:
+    older = forge.create_comment(REPO, 1, f"{MARKER}\nreport from worker one")
+    forge.create_comment(REPO, 1, f"{MARKER}\nreport from worker two")  # two workers raced before the lock
+    kept = forge.upsert_sticky_comment(REPO, 1, MARKER, "the current report")
+    assert kept.id == older.id
+    assert bot_comments(sandbox) == [f"{MARKER}\nthe current report"]

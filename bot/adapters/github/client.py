@@ -223,15 +223,20 @@ class GitHubForge(Releases):
         me = self.bot_login.lower()
 
         def upsert(gh: Github) -> Comment:
-            # The whole find-then-write is retried, so a retried POST cannot leave a duplicate.
+            # The whole find-then-write is retried, so a retried POST cannot leave a duplicate; and a
+            # duplicate another worker made before the report lock existed is folded: the oldest is kept
+            # and updated, the newer ones deleted.
             issue = gh.get_repo(repo).get_issue(number)
-            for existing in issue.get_comments():
-                author = existing.user.login if existing.user else ""
-                if author.lower() == me and first_line(existing.body) == marker.strip():
-                    if existing.body != text:
-                        existing.edit(text)
-                    return comment(existing)
-            return comment(issue.create_comment(text))
+            mine = [c for c in issue.get_comments()
+                    if (c.user.login if c.user else "").lower() == me and first_line(c.body) == marker.strip()]
+            if not mine:
+                return comment(issue.create_comment(text))
+            keep, *twins = sorted(mine, key=lambda c: int(c.id))
+            for twin in twins:
+                twin.delete()
+            if keep.body != text:
+                keep.edit(text)
+            return comment(keep)
         return self._call(repo, f"upsert of the sticky comment on {repo}#{number}", upsert)
 
     def add_reaction(self, repo: str, comment_id: int, reaction: Reaction) -> None:

@@ -148,6 +148,10 @@ class JobQueue(Protocol):
         """Whether a job (or delivery) with this key was ever accepted."""
         ...
 
+    def gave_up(self, key: str) -> bool:
+        """Whether the job with this key ended failed or dead (it will not run again by itself)."""
+        ...
+
 
 class Locks(Protocol):
     """Locks shared by every worker of a deployment (Redis, or the SQLite queue's own store)."""

@@ -120,7 +120,7 @@ def run_command(ctx: Context, event: jobs.CommandRequested, command: ParsedComma
                   promoters=tuple(settings.config.commands.promoters))
     decision = authorize(command.verb, actor)
     if not decision.allowed:
-        return Reply(False, f"I did not run `/{command.verb}`: {escape_md(decision.reason)}")
+        return Reply(False, f"I did not run `/{command.verb}`: {decision.reason}")  # our words, logins only
     request = Request(pull, settings, command, event.author, event.comment_id, event.html_url)
     return VERBS[command.verb](ctx, request)
 
@@ -128,8 +128,7 @@ def run_command(ctx: Context, event: jobs.CommandRequested, command: ParsedComma
 def retrain(ctx: Context, r: Request) -> Reply:
     config = r.settings.config
     params = validate_retrain_params(r.command.args, list(config.commands.retrain_params), config.train.params)
-    # every /retrain comment is its own attempt: a failed training is retried, a finished one hits the run-cache
-    what = start_training(ctx, r.pull, trigger="command", params=params, attempt=f"comment-{r.comment_id}")
+    what = start_training(ctx, r.pull, trigger="command", params=params)  # a failed training is trained again
     return Reply(True, f"`/retrain`: {escape_md(what)}.")
 
 

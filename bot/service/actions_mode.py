@@ -115,6 +115,9 @@ class _NoQueue:
     def known(self, key: str) -> bool:
         return False
 
+    def gave_up(self, key: str) -> bool:
+        return False
+
 
 def actions_forge(env: ActionsEnvironment, settings: Settings) -> Forge:
     """The forge for this job: the workflow token against `GITHUB_API_URL`."""

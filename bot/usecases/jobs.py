@@ -28,13 +28,14 @@ class TrainRequested:
     kind: ClassVar[str] = "mlbot.train"
     job: TrainingJob
     check_id: int | None = None
+    key: str = ""  # the attempt's dedupe key; its outcome is queued under `key:done:<run id or failed>`
 
     def payload(self) -> dict[str, Any]:
-        return {"job": asdict(self.job), "check_id": self.check_id}
+        return {"job": asdict(self.job), "check_id": self.check_id, "key": self.key}
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> TrainRequested:
-        return cls(TrainingJob(**payload["job"]), payload.get("check_id"))
+        return cls(TrainingJob(**payload["job"]), payload.get("check_id"), str(payload.get("key") or ""))
 
 
 @dataclass(frozen=True)

@@ -38,22 +38,34 @@ from bot.usecases.repo_state import (
 log = logging.getLogger("mlbot.training")
 
 
-def job_key(repo: str, sha: str, params: dict[str, Any], *, production: str | None = None,
-            attempt: str = "") -> str:
+def job_key(repo: str, sha: str, params: dict[str, Any], *, production: str | None = None) -> str:
     """A stable dedupe key: the same commit with the same overrides (and production) trains once."""
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
-    key = f"train:{repo.lower()}:{sha}:{digest}"
-    return key + (f":v{production}" if production else "") + (f":{attempt}" if attempt else "")
+    return f"train:{repo.lower()}:{sha}:{digest}" + (f":v{production}" if production else "")
+
+
+def failed(key: str) -> str:
+    """The key an attempt's failed outcome is queued under (see `run_local`)."""
+    return f"{key}:done:failed"
+
+
+def attempt_key(ctx: Context, base: str) -> str:
+    """`base`, or the next retry of it when every earlier attempt failed: a failure is not "already trained"."""
+    key, tries = base, 0
+    while ctx.queue.gave_up(jobs.KEY_PREFIX + key) or ctx.queue.known(jobs.KEY_PREFIX + failed(key)):
+        tries += 1
+        key = f"{base}:retry{tries}"
+    return key
 
 
 def start_training(
     ctx: Context, pull: PullRequest, *, trigger: str, params: dict[str, Any] | None = None,
-    sha: str | None = None, production: str | None = None, attempt: str = "",
+    sha: str | None = None, production: str | None = None,
 ) -> str:
     """Queue or dispatch training of `pull` (or of `sha`, e.g. a merge commit); return what happened.
 
     `production` is the version the training will be scored against: a merge commit trained again
-    after production moved is a new job. `attempt` makes a deliberate retry (a `/retrain`) a new job.
+    after production moved is a new job. A commit whose training failed is trained again.
     """
     sha = sha or pull.head_sha
     try:
@@ -84,8 +96,8 @@ def start_training(
                       params=dict(params or {}),
                       default_branch=pull.default_branch or ctx.forge.default_branch(pull.repo),
                       workflow=config.ci.workflow)
-    return dispatch(ctx, job, settings, key=job_key(pull.repo, sha, job.params, production=production,
-                                                    attempt=attempt))
+    return dispatch(ctx, job, settings, key=attempt_key(ctx, job_key(pull.repo, sha, job.params,
+                                                                     production=production)))
 
 
 def live_approvals(ctx: Context, repo: str, said: list[Comment], sha: str) -> list[Approval]:
@@ -137,7 +149,7 @@ def dispatch(ctx: Context, job: TrainingJob, settings: RepoSettings, *, key: str
             return already  # no new check run: the one of that training stands
         check_id = set_check(ctx, job.repo, job.sha, TRAIN_CHECK, status="queued", title="Training queued",
                              summary=f"Training of {job.sha[:7]} is queued on the local runner.", create=True)
-        if not jobs.enqueue(ctx.queue, jobs.TrainRequested(job, check_id), key):  # lost a race to a twin
+        if not jobs.enqueue(ctx.queue, jobs.TrainRequested(job, check_id, key), key):  # lost a race to a twin
             set_check(ctx, job.repo, job.sha, TRAIN_CHECK, status="completed", conclusion="neutral",
                       check_id=check_id, title="Already queued", summary=already)
             return already
@@ -166,4 +178,5 @@ def run_local(ctx: Context, request: jobs.TrainRequested) -> None:
         if runner.stopping:  # SIGTERM cut the training short: not a failure, run it again after the restart
             raise ShuttingDown(f"training of {job.sha[:7]} was stopped by a shutdown; it runs again on restart")
     finished = jobs.TrainingFinished(job, outcome, request.check_id)
-    jobs.enqueue(ctx.queue, finished, job_key(job.repo, job.sha, job.params) + f":done:{outcome.run_id or 'failed'}")
+    key = request.key or job_key(job.repo, job.sha, job.params)
+    jobs.enqueue(ctx.queue, finished, f"{key}:done:{outcome.run_id}" if outcome.ok and outcome.run_id else failed(key))

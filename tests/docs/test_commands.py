@@ -24,10 +24,12 @@ from .pages import ROOT, Command, commands, pages
 
 # Commands a page shows that this test does not run, each with the reason.
 NOT_RUN: list[tuple[str, str]] = [
-    (r"^make (demo|test|docs|sandbox-tool)\b", "builds .venv and plays the demo, the suite or the site: CI runs `make test`, "
-                                  "tests/docs builds the site, tests/demo and tests/packaging play the demo"),
+    (r"^make (demo|test|docs|sandbox-tool)\b", "builds .venv and plays the demo, the suite or the site: CI runs "
+                                              "`make test`, tests/docs builds the site, tests/demo and "
+                                              "tests/packaging play the demo"),
     (r"^source \.venv/bin/activate$", "changes the reader's shell; here `mlbot` is on PATH already"),
-    (r"^pipx? install (-c \S+ )?mlbot-gitops\b", "installs from PyPI; tests/packaging installs the wheel built from here"),
+    (r"^pipx? install (-c \S+ )?mlbot-gitops\b",
+     "installs from PyPI; tests/packaging installs the wheel built from here"),
     (r"^gh (secret|variable) set ", "changes a repository on github.com"),
     (r"^export ", "sets the environment of `mlbot serve`, which is not run here"),
     (r"^mlbot serve\b", "a server that runs until it is stopped; tests/service runs it"),

@@ -81,7 +81,8 @@ def test_make_demo_says_what_it_installs_and_skips_the_dev_tools(tmp_path: Path)
     planned = subprocess.run(["make", "-n", "demo", f"VENV={tmp_path / 'venv'}"], cwd=ROOT, capture_output=True,
                              text=True, check=True).stdout
     installs = [line for line in planned.splitlines() if "pip install" in line and "--upgrade pip" not in line]
-    assert installs == [f"{tmp_path / 'venv'}/bin/python -m pip install -q --progress-bar off -e ."]
+    assert installs == [f"{tmp_path / 'venv'}/bin/python -m pip install -q --progress-bar off "
+                        "-c constraints/service.txt -e ."]
     assert "installing mlbot and what it runs on" in planned and "takes a few minutes" in planned
     assert "starting the demo" in planned
 

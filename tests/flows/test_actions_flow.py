@@ -32,8 +32,9 @@ def test_the_actions_runner_dispatches_on_main_and_reports_on_workflow_run(flow:
 
     [run] = flow.github.dispatches(REPO)
     assert (run.ref, run.workflow_path) == ("main", WORKFLOW)
-    assert run.inputs == {"sha": sha, "pr": str(number), "params": "{}"}
-    assert run.display_title == f"mlbot train sha={sha} pr={number}"
+    assert run.inputs == {"sha": sha, "pr": str(number), "params": "{}", "nonce": run.inputs["nonce"]}
+    assert len(run.inputs["nonce"]) == 32  # the bot's signed nonce, echoed back in the run's name
+    assert run.display_title == f"mlbot train sha={sha} pr={number} nonce={run.inputs['nonce']}"
     assert flow.check(sha, "mlbot/train") == ("in_progress", None)
     assert flow.reports(number) == []
 

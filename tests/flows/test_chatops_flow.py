@@ -39,7 +39,7 @@ def test_commands_are_authorized_live_answered_and_acknowledged(flow: Flow) -> N
     assert said(AUTHOR, "did you mean `/retrain`?")
     assert said(OUTSIDER, "| `/promote [--force] [--reason TEXT]` |")
     assert said(OUTSIDER, "maintain or admin permission, or a login in `commands.promoters` |")
-    assert said(OUTSIDER, "| `/ok-to-retrain` |")
+    assert said(OUTSIDER, "| `/ok-to-retrain [SHA]` |")
     assert said(AUTHOR, "evil is not a parameter /retrain may change; allowed: n_estimators, max_depth, "
                         "min_samples_leaf")
     for refused in (writer_promote, writer_rollback, outsider_promote, typo, evil):

@@ -288,6 +288,9 @@ class FakeQueue:
     def known(self, key: str) -> bool:
         return any(k == key for _, _, k in self.jobs)
 
+    def gave_up(self, key: str) -> bool:
+        return False
+
     def kinds(self) -> list[str]:
         return [kind for kind, _, _ in self.jobs]
 

@@ -100,13 +100,28 @@ def test_a_rollback_names_who_asked():
     assert "asked by @maya" in reply(ctx.forge)
 
 
-def test_retrain_with_an_allowed_parameter_queues_a_new_attempt_per_comment():
-    ctx = context(runner=FakeRunner(TrainingOutcome(True, "r", "", 1, "")))
+def run_queued(ctx) -> None:  # type: ignore[no-untyped-def]
+    """Run what the queue holds, as a worker would: trainings, then their outcomes."""
+    from bot.handlers import lifecycle
+
+    for kind, payload, _ in list(ctx.queue.jobs):
+        if kind == "mlbot.train":
+            lifecycle.run_queued_training(UnknownEvent(kind, "", "", None, "", payload=payload), ctx)
+
+
+def test_retrain_with_the_same_parameters_trains_once_unless_the_training_failed():
+    runner = FakeRunner(TrainingOutcome(False, None, "", 1, "MLflow was down"))
+    ctx = context(runner=runner)
     say(ctx, "/retrain C=0.5", comment_id=1)
-    say(ctx, "/retrain C=0.5", comment_id=2)
-    trainings = [k for k in ctx.queue.kinds() if k == "mlbot.train"]
-    assert len(trainings) == 2  # each /retrain is its own attempt: a failed training can always be retried
     assert "is queued" in reply(ctx.forge)
+    run_queued(ctx)  # fails
+    say(ctx, "/retrain C=0.5", comment_id=2)  # the advice of a failed report: comment /retrain to retry
+    assert "is queued" in reply(ctx.forge)
+    runner.outcome = TrainingOutcome(True, "run-1", "", 1, "")
+    run_queued(ctx)
+    say(ctx, "/retrain C=0.5", comment_id=3)  # succeeded: nothing to do again
+    assert "already queued or trained" in reply(ctx.forge)
+    assert len([k for k in ctx.queue.kinds() if k == "mlbot.train"]) == 2
 
 
 def test_retrain_refuses_a_parameter_the_config_does_not_allow():

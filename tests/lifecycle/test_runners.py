@@ -272,7 +272,8 @@ def test_parse_run_id(output: str, run_id: str | None) -> None:
 def test_evaluate_argv_for_a_manual_run() -> None:
     argv = evaluate_argv(job("c" * 40, pr=None), Path("/tmp/p"), Path("/tmp/o"), None)
     assert argv == ["evaluate", "--project", "/tmp/p", "--model", "/tmp/o", "--repo", "acme/models",
-                    "--sha", "c" * 40, "--branch", "feature/x", "--trigger", "command", "--params", "{}", "--tempfail-exit"]
+                    "--sha", "c" * 40, "--branch", "feature/x", "--trigger", "command", "--params", "{}",
+                    "--tempfail-exit"]
 
 
 class RecordingForge:

@@ -165,6 +165,11 @@ class DurableQueue:
         """Whether a delivery or job with this id was ever accepted (finished ones included)."""
         return self.store.state(key) is not None
 
+    def gave_up(self, key: str) -> bool:
+        """Whether the delivery or job with this id ended failed or dead."""
+        found = self.store.state(key)
+        return found is not None and found[0] in ("failed", "dead")
+
     def attach(self, processor: Processor, observe: Outcome | None = None, hooks: RetryHooks | None = None) -> None:
         """Set what a worker does with a claimed delivery (raise to fail it).
 

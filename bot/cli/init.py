@@ -21,20 +21,23 @@ def init(
         "outcome, else the last column).")] = None,
     eval_data: Annotated[Path | None, typer.Option(
         "--eval", metavar="FILE", help="Fixed evaluation rows; without it --data is split 80/20 into data/.")] = None,
+    policy: Annotated[str, typer.Option(
+        "--policy", metavar="NAME", help="Which shipped policy to start from: default, reviewed, strict, "
+        "exploratory (policies/README.md in mlbot says what each gates).")] = "default",
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
     upgrade: Annotated[bool, typer.Option(
         "--upgrade", help="Only move the repository's workflows to this mlbot's version.")] = False,
 ) -> None:
     """Scaffold mlbot.yaml, policies/ and .github/workflows/mlbot-train.yml into a repository."""
     if upgrade:
-        if data is not None or eval_data is not None or target is not None or force:
+        if data is not None or eval_data is not None or target is not None or force or policy != "default":
             raise UsageError("--upgrade only moves the workflows to this mlbot's version",
                              hint="run `mlbot init --upgrade` alone, or `mlbot init` without --upgrade")
         _upgrade(directory)
         return
     from bot.scaffold import init_project, next_steps
 
-    result = init_project(directory, data=data, eval_data=eval_data, target=target, force=force)
+    result = init_project(directory, data=data, eval_data=eval_data, target=target, force=force, policy=policy)
     for note in result.notes:
         typer.echo(f"note: {note}")
     for outcome in result.outcomes:

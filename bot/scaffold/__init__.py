@@ -28,7 +28,7 @@ from .data import (
     split_rows,
     table_bytes,
 )
-from .policy import default_policy, render_policy
+from .policy import default_policy, library, library_policy, render_policy
 from .workflows import (
     WORKFLOW_PATH,
     install_spec,
@@ -38,8 +38,18 @@ from .workflows import (
     workflow_template,
 )
 
-__all__ = ["ProjectSpec", "default_policy", "guess_task", "install_spec", "render_workflow", "split_rows",
-           "upgrade_workflows", "workflow_template"]
+__all__ = [
+    "ProjectSpec",
+    "default_policy",
+    "guess_task",
+    "install_spec",
+    "library",
+    "library_policy",
+    "render_workflow",
+    "split_rows",
+    "upgrade_workflows",
+    "workflow_template",
+]
 
 POLICY_PATH = Path("policies/default.yaml")
 GITIGNORE_PATH = Path(".gitignore")
@@ -171,25 +181,27 @@ def plan_data(root: Path, data: Path, eval_data: Path | None, target: str | None
 
 
 def plan_init(root: Path, *, data: Path | None = None, eval_data: Path | None = None,
-              target: str | None = None) -> tuple[list[PlannedFile], list[str], list[str]]:
+              target: str | None = None, policy_name: str = "default",
+              ) -> tuple[list[PlannedFile], list[str], list[str]]:
     """Every file `init` wants, with its bytes, notes on what was assumed, and the data files named."""
     if data is None and (target is not None or eval_data is not None):
         raise UsageError("--target and --eval describe a data file", hint="pass it with --data FILE")
     planned: list[PlannedFile] = []
     notes: list[str] = []
     data_files_named: list[str] = []
-    policy = default_policy()
+    policy = library_policy(policy_name)
     if data is not None:
         data_files, spec, notes = plan_data(root, data, eval_data, target)
         planned += data_files
         planned.append(PlannedFile(CONFIG_PATH, render_config(spec).encode(), "project configuration"))
         data_files_named = [spec.train, spec.eval]
-        policy, policy_note = render_policy(spec.task, spec.target, spec.target_std)
+        policy, policy_note = render_policy(spec.task, spec.target, spec.target_std, policy_name)
         notes += [policy_note] if policy_note else []
     elif not (root / CONFIG_PATH).exists():
         raise UsageError("mlbot init needs your data to write mlbot.yaml",
                          hint="run `mlbot init --data FILE --target COLUMN`")
-    planned.append(PlannedFile(POLICY_PATH, policy.encode(), "default gates"))
+    planned.append(PlannedFile(POLICY_PATH.with_name(f"{policy_name}.yaml"), policy.encode(),
+                               "default gates" if policy_name == "default" else f"gates ({policy_name} policy)"))
     branch = default_branch(root)
     if branch is None:
         notes.append(f"{root} is not a git repository (or has no branch yet): the workflow promotes on "
@@ -222,11 +234,11 @@ def apply_plan(root: Path, planned: Sequence[PlannedFile], *, force: bool = Fals
 
 
 def init_project(root: Path, *, data: Path | None = None, eval_data: Path | None = None,
-                 target: str | None = None, force: bool = False) -> InitResult:
-    """Scaffold mlbot into the repository at `root`."""
+                 target: str | None = None, force: bool = False, policy: str = "default") -> InitResult:
+    """Scaffold mlbot into the repository at `root`, with the shipped policy `policy`."""
     if not root.is_dir():
         raise UsageError(f"{root} is not a directory", hint="create it (and `git init` it) first")
-    planned, notes, named = plan_init(root, data=data, eval_data=eval_data, target=target)
+    planned, notes, named = plan_init(root, data=data, eval_data=eval_data, target=target, policy_name=policy)
     return InitResult(apply_plan(root, planned, force=force), notes, named)
 
 

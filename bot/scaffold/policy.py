@@ -8,12 +8,13 @@ MARGIN_SHARE × the target's standard deviation in the training rows, and says s
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.resources
 import math
 import re
 
-from bot.core.errors import MlbotError
+from bot.core.errors import MlbotError, UsageError
 from bot.core.judge.metrics import Task
 
 # A regression may lose this share of the target's standard deviation and still pass.
@@ -37,6 +38,23 @@ def default_policy() -> str:
     return resource.read_text()
 
 
+def library() -> dict[str, str]:
+    """The policies mlbot ships (the top-level `policies/` of its repository), by name."""
+    folder = importlib.resources.files("bot.policies")
+    return {item.name.removesuffix(".yaml"): item.read_text(encoding="utf-8")
+            for item in sorted(folder.iterdir(), key=lambda i: i.name) if item.name.endswith(".yaml")}
+
+
+def library_policy(name: str) -> str:
+    """The shipped policy `name`; a UsageError naming the ones there are (and the nearest) otherwise."""
+    found = library()
+    if name in found:
+        return default_policy() if name == "default" else found[name]
+    close = difflib.get_close_matches(name, list(found), n=1)
+    raise UsageError(f"mlbot ships no policy called {name!r}; it ships {', '.join(sorted(found))}",
+                     hint=f"did you mean --policy {close[0]}?" if close else "see policies/README.md in mlbot")
+
+
 def round_margin(value: float) -> float:
     """Two significant digits: a margin a person reads and edits, not 3.8561..."""
     if value <= 0 or not math.isfinite(value):
@@ -49,16 +67,17 @@ def scaled_margin(target_std: float) -> float:
     return round_margin(MARGIN_SHARE * target_std)
 
 
-def render_policy(task: Task, target: str, target_std: float | None) -> tuple[str, str | None]:
+def render_policy(task: Task, target: str, target_std: float | None,
+                  name: str = "default") -> tuple[str, str | None]:
     """The policy text for a new project, and a note when its margin was scaled (or could not be)."""
-    text = default_policy()
+    text = library_policy(name)
     if task != "regression" or target_std is None:
         return text, None
     margin = scaled_margin(target_std)
     match = _PRIMARY_MARGIN.search(text)
     if match is None or margin <= 0:
-        return text, (f"the primary gate's margin is in the units of {target!r}: edit max_drop in "
-                      "policies/default.yaml to the worst regression you accept")
+        return text, (f"the primary gate's margin is in the units of {target!r}: edit it in "
+                      f"policies/{name}.yaml to the change you care about")
     gate_start = text.rfind("\n  - name:", 0, match.start()) + 1
     line_start = gate_start  # the gate's own comment lines (they quote the old margin) are replaced
     while line_start > 0:

@@ -123,7 +123,8 @@ def test_the_demo_tells_the_whole_story_and_runs_again_without_cleanup(tmp_path:
     # PR #2: the report shows the regression, the gates fail, merging it promotes nothing
     assert re.search(r"│ roc_auc ↑ +0\.\d{4} +0\.\d{4} +-0\.\d{4}", pr2), pr2
     assert "✗ mlbot/gates: failure" in pr2
-    assert "│ I did not promote breast-cancer: 1 blocking gate(s) did not pass. Production stays where it\n  │ is." in pr2
+    assert ("│ I did not promote breast-cancer: 1 blocking gate(s) did not pass. Production stays where it\n"
+            "  │ is.") in pr2
     assert "roc_auc is not worse than production: fail" in pr2
     # commands: a writer may not promote; a maintainer rolls back
     assert "│ @alice I did not run `/promote`: /promote needs maintain or admin permission" in commands

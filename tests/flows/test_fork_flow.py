@@ -54,3 +54,22 @@ def test_a_fork_waits_for_ok_to_retrain_and_waits_again_after_a_push(flow: Flow)
                   key=lambda r: r.id).output["summary"]
     assert "expired with the new push" in summary
     assert flow.runs_of(second) == []
+
+
+def test_an_approval_racing_a_push_trains_only_the_commit_the_approver_saw(flow: Flow) -> None:
+    flow.github.fork(REPO, FORK)
+    config = with_params((EXAMPLES / "breast-cancer" / "mlbot.yaml").read_text(), BETTER)
+    seen = flow.github.push_commit(FORK, "race", {"mlbot.yaml": config}, "More trees", author=OUTSIDER)
+    number = flow.github.open_pull(REPO, "race", "main", "More trees", OUTSIDER, from_fork=FORK)
+    flow.settle()
+    assert train_check(flow, seen) == ("neutral", "Waiting for approval")
+
+    flow.say(number, "/ok-to-retrain", REVIEWER)  # rey reviewed `seen` ...
+    late = flow.github.push_commit(FORK, "race", {"src/features.md": "# sneaky\n"}, "Late", author=OUTSIDER)
+    flow.settle()  # ... and the author pushed right after: the bot may see the two in either order
+
+    assert len(flow.runs_of(seen)) == 1, "the approved commit is trained"
+    assert flow.runs_of(late) == [], "the late commit is not"
+    assert train_check(flow, late) == ("neutral", "Waiting for approval")
+    [reply] = [r for r in flow.bot_comments(number) if r.startswith(f"@{REVIEWER} `/ok-to-retrain`")]
+    assert f"approved {seen[:7]}" in reply

@@ -65,6 +65,8 @@ def train(request: TrainRequest, tracking_uri: str, progress: Progress) -> Train
     if not request.force:
         cached = _cached(project, store, tracking_uri, key)
         if cached:
+            if request.sha:  # so `report --sha`, `gates --sha` and `promote --sha` of this commit find the run
+                store().add_sha(cached, request.sha)
             return TrainResult(cached, True, key, project.config.metric_names)
     problems = metric_problems(project.config)
     if problems:

@@ -24,6 +24,8 @@ PREDICTIONS = "eval/predictions.parquet"
 PROFILE = "eval/profile.json"
 SUMMARY = "eval/summary.json"
 MODEL_NAME = "model"
+SHAS_TAG = "mlbot.shas"  # ",<sha>,<sha>,": the other commits a run-cache hit reused this run for
+FULL_SHA = 40
 # MLflow's log_batch limits: 1000 entries per request, of which at most 100 params and 100 tags.
 BATCH_TOTAL, BATCH_PARAMS, BATCH_TAGS = 1000, 100, 100
 
@@ -122,6 +124,34 @@ class RunStore:
         if not runs or runs[0].data.tags.get("mlbot.baseline_version") != baseline_version:
             return None
         return str(runs[0].info.run_id)
+
+    def add_sha(self, run_id: str, sha: str) -> None:
+        """Record that the reused run `run_id` also stands for commit `sha` (so `--sha` finds it)."""
+        sha = sha.strip().lower()
+        if not sha:
+            return
+        with tracker_errors(self.tracking_uri, f"tag run {run_id} with {sha[:7]}"):
+            tags = self.client.get_run(run_id).data.tags
+            if sha == tags.get("mlbot.sha") or f",{sha}," in tags.get(SHAS_TAG, ","):
+                return
+            self.client.set_tag(run_id, SHAS_TAG, tags.get(SHAS_TAG, ",") + f"{sha},")
+
+    def find_run_of_sha(self, experiment: str, sha: str) -> str | None:
+        """The newest finished run of `sha` (full or a prefix): trained on it, or reused for it by the run-cache."""
+        sha = sha.strip().lower()
+        if not sha or not all(c in "0123456789abcdef" for c in sha):
+            return None
+        with tracker_errors(self.tracking_uri, f"find the run of {sha}"):
+            found = self.client.get_experiment_by_name(experiment)
+            if found is None:
+                return None
+            trained = f"= '{sha}'" if len(sha) >= FULL_SHA else f"LIKE '{sha}%'"
+            runs = [run for query in (f"tags.`mlbot.sha` {trained}", f"tags.`{SHAS_TAG}` LIKE '%,{sha}%'")
+                    for run in self.client.search_runs(
+                        [found.experiment_id], f"{query} AND tags.`mlbot.status` = 'finished'",
+                        max_results=1, order_by=["attributes.start_time DESC"])]
+        # a commit trained on its own wins over one that reused another commit's run
+        return str(runs[0].info.run_id) if runs else None
 
     # --- writing a run -------------------------------------------------------------------
 

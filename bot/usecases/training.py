@@ -83,7 +83,7 @@ def start_training(
     job = TrainingJob(repo=pull.repo, sha=sha, pr=pull.number, branch=pull.head_ref, trigger=trigger,
                       params=dict(params or {}),
                       default_branch=pull.default_branch or ctx.forge.default_branch(pull.repo),
-                      workflow=config.ci.workflow)
+                      workflow=config.ci.workflow, clone_url=pull.clone_url)
     return dispatch(ctx, job, settings, key=job_key(pull.repo, sha, job.params, production=production,
                                                     attempt=attempt))
 

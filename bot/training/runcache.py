@@ -56,10 +56,16 @@ def hash_inputs(project: Project) -> dict[str, str]:
     root = project.root.resolve()
     digests: dict[str, str] = {}
     problems = []
+    data = project.config.data
+    data_files = {Path(data.train).as_posix(): "data.train", Path(data.eval).as_posix(): "data.eval"}
     for index, relative in enumerate(project.config.input_paths):
         key = f"train.inputs[{index}]" if project.config.train.inputs is not None else "train.inputs"
         if not (root / relative).exists():
-            problems.append(Problem(CONFIG_FILE, key, f"{relative!r} does not exist in {project.root}"))
+            data_key = data_files.get(Path(relative).as_posix())
+            # a missing data file is the data: key's problem, worded as loading the data says it
+            problems.append(
+                Problem(CONFIG_FILE, data_key, f"data file {project.path(relative)} does not exist") if data_key
+                else Problem(CONFIG_FILE, key, f"{relative!r} does not exist in {project.root}"))
             continue
         files = _files(root, relative)
         escaping = _escaping(root, files)

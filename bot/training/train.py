@@ -99,7 +99,7 @@ def check_project(directory: Path) -> Project:
     from bot.training.dataset import load_dataset
     from bot.training.runcache import hash_inputs
 
-    project = load_project(directory, check_metrics=False)
+    project = load_project(directory, check_metrics=False, elsewhere="give its directory: `mlbot check DIR`")
     problems = metric_problems(project.config)
     for check in (lambda: load_dataset(project), lambda: hash_inputs(project),
                   lambda: estimators.check(project, project.config.train.params)):
@@ -108,5 +108,6 @@ def check_project(directory: Path) -> Project:
         except ConfigError as error:
             problems += error.problems
     if problems:
-        raise ConfigError(problems, hint="fix the problems above, then run `mlbot check` again")
+        unique = list(dict.fromkeys(problems))  # a missing data file is found by the data and the inputs checks
+        raise ConfigError(unique, hint="fix the problems above, then run `mlbot check` again")
     return project

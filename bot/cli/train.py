@@ -80,7 +80,7 @@ def _request(project: Path, sha: str | None, pr: int | None, branch: str | None,
     head_sha, head_branch = git_head(project) if sha is None or branch is None else ("", "")
     return TrainRequest(project_dir=project, sha=sha if sha is not None else head_sha, pr=pr,
                         branch=branch if branch is not None else head_branch, trigger=trigger,
-                        repo=repo, ci_url=ci_url, overrides=overrides, force=force)
+                        repo=repo, ci_url=ci_url, overrides=overrides, force=force, sha_from_head=sha is None)
 
 
 def _print_result(result: Any, verb: str) -> None:

@@ -34,7 +34,8 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _skipped(name: str) -> bool:
+def skipped(name: str) -> bool:
+    """Whether a path part is VCS data, a cache or MLflow's own store (not an input)."""
     return name.startswith(".") or name in SKIP_NAMES
 
 
@@ -43,7 +44,7 @@ def _files(root: Path, relative: str) -> list[Path]:
     if target.is_file():
         return [target]
     return [path for path in sorted(target.rglob("*"))
-            if path.is_file() and not any(_skipped(part) for part in path.relative_to(target).parts)]
+            if path.is_file() and not any(skipped(part) for part in path.relative_to(target).parts)]
 
 
 def _escaping(root: Path, paths: list[Path]) -> list[Path]:

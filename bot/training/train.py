@@ -15,9 +15,9 @@ from typing import Any
 
 from bot.adapters.mlflow.probe import probe
 from bot.core.config import Project, load_project, metric_problems
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, MlbotError
 from bot.training.requests import TrainRequest, TrainResult
-from bot.training.runcache import project_cache_key
+from bot.training.runcache import project_cache_key, skipped
 
 Progress = Callable[[str], None]
 
@@ -36,6 +36,34 @@ def git_head(directory: Path) -> tuple[str, str]:
     return ask("rev-parse", "HEAD"), ask("branch", "--show-current")
 
 
+def uncommitted(project: Project) -> list[str]:
+    """The files under `train.inputs` that differ from HEAD (changed, staged or new): the run would not be HEAD's."""
+    try:
+        done = subprocess.run(["git", "-C", str(project.root), "status", "--porcelain", "-z", "--untracked-files=all",
+                               "--", *project.config.input_paths], capture_output=True, text=True, timeout=30,
+                              check=False)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    names = [entry[3:] for entry in done.stdout.split("\0") if len(entry) > 3] if done.returncode == 0 else []
+    return [name for name in names if not any(skipped(part) for part in Path(name).parts)]
+
+
+def _commit_of(project: Project, request: TrainRequest, progress: Progress) -> None:
+    """Refuse uncommitted inputs (HEAD's sha would name a model it does not describe); warn outside git."""
+    if not request.sha_from_head:
+        return  # the caller named the commit
+    if not request.sha:
+        progress(f"warning: {project.root.resolve()} is not in a git repository, so this run records no commit; "
+                 "find it with `--run <run id>`, not `--sha`")
+        return
+    changed = uncommitted(project)
+    if changed:
+        shown = ", ".join(changed[:3]) + (f", … ({len(changed) - 3} more)" if len(changed) > 3 else "")
+        raise MlbotError(f"{project.root.resolve()} has uncommitted changes to files the model is trained on "
+                         f"({shown}), so the run would not be commit {request.sha[:7]}; mlbot trained nothing",
+                         hint="commit them (or stash them), then run `mlbot train` again")
+
+
 def _cached(project: Project, store: Callable[[], Any], tracking_uri: str, key: str) -> str | None:
     """The reusable run for `key`: the cheap probe first, the full MLflow client when it cannot tell."""
     config = project.config
@@ -52,6 +80,7 @@ def train(request: TrainRequest, tracking_uri: str, progress: Progress) -> Train
     """Train (or reuse a cached run for) the project; return the MLflow run id and the scores."""
     project = load_project(request.project_dir, check_metrics=False)
     params = {**project.config.train.params, **request.overrides}
+    _commit_of(project, request, progress)
     key = project_cache_key(project, params)
     stores: list[Any] = []
 

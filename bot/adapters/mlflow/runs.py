@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from bot.adapters.mlflow import connect, tracker_errors
 from bot.core.errors import NotFound
@@ -53,6 +54,18 @@ def _batches(params: dict[str, str], metrics: dict[str, float],
         take_m = m[:BATCH_TOTAL - len(take_p) - len(take_t)]
         yield take_p, take_m, take_t
         p, m, t = p[len(take_p):], m[len(take_m):], t[len(take_t):]
+
+
+def artifact_location(tracking_uri: str) -> str | None:
+    """Where a new experiment's artifacts go: beside an SQLite store given by absolute path, not under the cwd.
+
+    MLflow's default is `./mlruns` in the working directory, which is the user's repository when
+    `mlbot train` runs there; a relative store already lives in the cwd, so it keeps the default.
+    """
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    database = Path(unquote(tracking_uri.removeprefix("sqlite:///").split("?")[0]))
+    return (database.parent / "mlartifacts").as_uri() if database.is_absolute() else None
 
 
 class RunStore:
@@ -159,7 +172,8 @@ class RunStore:
         """Create a run in `experiment` (created when missing); return its id."""
         with tracker_errors(self.tracking_uri, "start a run"):
             found = self.client.get_experiment_by_name(experiment)
-            experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
+            experiment_id = found.experiment_id if found else self.client.create_experiment(
+                experiment, artifact_location=artifact_location(self.tracking_uri))
             run = self.client.create_run(experiment_id, tags=dict(tags), run_name=run_name)
         return str(run.info.run_id)
 

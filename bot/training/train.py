@@ -64,16 +64,17 @@ def _commit_of(project: Project, request: TrainRequest, progress: Progress) -> N
                          hint="commit them (or stash them), then run `mlbot train` again")
 
 
-def _cached(project: Project, store: Callable[[], Any], tracking_uri: str, key: str) -> str | None:
-    """The reusable run for `key`: the cheap probe first, the full MLflow client when it cannot tell."""
+def _cached(project: Project, store: Callable[[], Any], tracking_uri: str,
+            key: str) -> tuple[str | None, frozenset[str] | None]:
+    """The reusable run for `key` and the commits it stands for (None: unknown), cheap probe first."""
     config = project.config
     quick = probe(tracking_uri, config.experiment_name, key, config.model, config.promote.alias)
     if quick is not None:
-        return quick.run_id
+        return quick.run_id, quick.shas
     baseline = store().production(config.model, config.promote.alias)
     version = baseline.version if baseline else None
     found: str | None = store().find_cached_run(config.experiment_name, key, version)
-    return found
+    return found, None
 
 
 def train(request: TrainRequest, tracking_uri: str, progress: Progress) -> TrainResult:
@@ -92,9 +93,10 @@ def train(request: TrainRequest, tracking_uri: str, progress: Progress) -> Train
         return stores[0]
 
     if not request.force:
-        cached = _cached(project, store, tracking_uri, key)
+        cached, shas = _cached(project, store, tracking_uri, key)
         if cached:
-            if request.sha:  # so `report --sha`, `gates --sha` and `promote --sha` of this commit find the run
+            if request.sha and (shas is None or request.sha.lower() not in shas):
+                # so `report --sha`, `gates --sha` and `promote --sha` of this commit find the run
                 store().add_sha(cached, request.sha)
             return TrainResult(cached, True, key, project.config.metric_names)
     problems = metric_problems(project.config)

@@ -57,3 +57,14 @@ def test_a_second_hit_on_the_same_commit_records_it_once(cli: Cli, reused: tuple
     record = MlflowTracker(tracking_uri).load_run_record(run_id)
     assert record.tags["mlbot.shas"] == f",{SECOND},"
     assert record.tags["mlbot.sha"] == FIRST
+
+
+def test_the_cheap_probe_knows_every_commit_so_a_repeat_hit_writes_nothing(reused: tuple[Path, str],
+                                                                          tracking_uri: str) -> None:
+    from bot.adapters.mlflow.probe import probe
+
+    _, run_id = reused
+    record = MlflowTracker(tracking_uri).load_run_record(run_id)
+    found = probe(tracking_uri, "breast-cancer", record.tags["mlbot.cache_key"], "breast-cancer", "production")
+    assert found is not None and found.run_id == run_id
+    assert found.shas == {FIRST, SECOND}  # a third `mlbot train --sha SECOND` needs no MLflow client

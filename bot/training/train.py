@@ -44,7 +44,13 @@ def uncommitted(project: Project) -> list[str]:
                               check=False)
     except (OSError, subprocess.SubprocessError):
         return []
-    names = [entry[3:] for entry in done.stdout.split("\0") if len(entry) > 3] if done.returncode == 0 else []
+    entries = iter(done.stdout.split("\0") if done.returncode == 0 else [])
+    names = []
+    for entry in entries:
+        if len(entry) > 3:
+            names.append(entry[3:])
+            if entry[0] in "RC":  # a rename or copy: its source path follows as an entry of its own
+                next(entries, None)
     return [name for name in names if not any(skipped(part) for part in Path(name).parts)]
 
 

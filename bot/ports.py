@@ -131,6 +131,10 @@ class Forge(Protocol):
         environment_url: str | None = None, log_url: str | None = None,
     ) -> None: ...
 
+    def clone_credential(self, repo: str) -> str | None:
+        """Return a short-lived token `git` can clone `repo` with over HTTPS (None: clone without)."""
+        ...
+
     def create_tag(self, repo: str, tag: str, sha: str, message: str) -> None:
         """Create an annotated tag object and its ref (idempotent when it already points at sha)."""
         ...

@@ -80,7 +80,7 @@ def _request(project: Path, sha: str | None, pr: int | None, branch: str | None,
     head_sha, head_branch = git_head(project) if sha is None or branch is None else ("", "")
     return TrainRequest(project_dir=project, sha=sha if sha is not None else head_sha, pr=pr,
                         branch=branch if branch is not None else head_branch, trigger=trigger,
-                        repo=repo, ci_url=ci_url, overrides=overrides, force=force)
+                        repo=repo, ci_url=ci_url, overrides=overrides, force=force, sha_from_head=sha is None)
 
 
 def _print_result(result: Any, verb: str) -> None:
@@ -160,7 +160,7 @@ def evaluate(
     if policies is not None:
         judged = judged_project(project, config).config
         _check_policies(policies.parent if policies.name == "policies" else policies, judged.metric_names,
-                        judged.data.slices)
+                        judged.data.slices, judged.task)
     try:
         result = run_evaluation(request, model, load_settings().mlflow_tracking_uri, _progress, config_file=config)
     except Transient as error:
@@ -181,23 +181,23 @@ def check(
 
     project = check_project(directory)
     config = project.config
-    policies = _check_policies(directory, config.metric_names, config.data.slices)
+    policies = _check_policies(directory, config.metric_names, config.data.slices, config.task)
     mode = config.train.estimator if config.train.mode == "estimator" else f"command `{config.train.command}`"
     typer.echo(f"ok: {directory / 'mlbot.yaml'}: model {config.model} ({config.task}), {mode}, "
                f"metrics {', '.join(config.metric_names)}")
     typer.echo(f"ok: {policies}")
 
 
-def _check_policies(directory: Path, metrics: list[str], slices: list[str]) -> str:
+def _check_policies(directory: Path, metrics: list[str], slices: list[str], task: str) -> str:
     """Validate policies/*.yaml (or note the default policy); raise ConfigError listing problems."""
     from bot.core.errors import ConfigError
-    from bot.core.policy import load_policies, validate_against
+    from bot.core.policy import load_policies, policy_problems
 
     files = {f"policies/{p.name}": p.read_text() for p in sorted((directory / "policies").glob("*.y*ml"))}
-    policy = load_policies(files)
-    problems = validate_against(policy, metrics, slices)
+    problems = policy_problems(files, metrics, slices, task)
     if problems:
         raise ConfigError(problems, hint="fix the policy files, then run `mlbot check` again")
+    policy = load_policies(files)
     return (f"{len(policy.gates)} gates from mlbot's default policy (no policies/*.yaml)" if policy.is_default
             else f"{len(policy.gates)} gates in {', '.join(policy.files)}")
 

@@ -252,15 +252,16 @@ def parse_project(text: str, filename: str = CONFIG_FILE, *, check_metrics: bool
     return config
 
 
-def load_project(directory: Path | str, *, check_metrics: bool = True) -> Project:
-    """Read and parse `<directory>/mlbot.yaml`."""
+def load_project(directory: Path | str, *, check_metrics: bool = True,
+                 elsewhere: str = "pass --project DIR") -> Project:
+    """Read and parse `<directory>/mlbot.yaml`; `elsewhere` says how the command is pointed at another directory."""
     root = Path(directory)
     path = root / CONFIG_FILE
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([Problem(str(path), "", "file not found")],
-                          hint="run `mlbot init` to create one, or pass --project DIR") from None
+                          hint=f"run `mlbot init` to create one, or {elsewhere}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([Problem(str(path), "", f"cannot be read ({error})")]) from None
     project = Project(root=root, config=parse_project(text, CONFIG_FILE, check_metrics=check_metrics))

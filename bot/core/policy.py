@@ -258,17 +258,39 @@ def default_policy_text() -> str:
     return resources.files("bot.policies").joinpath("default.yaml").read_text(encoding="utf-8")
 
 
-def load_policies(files: Mapping[str, str]) -> PolicySet:
-    """Parse every policy file (sorted by path) into one set; no files means the default policy."""
-    if not files:
-        files = {DEFAULT_POLICY_FILE: default_policy_text()}
+def _valid_gates(path: str, text: str) -> list[PlacedGate]:
+    """The gates of a file that failed to parse that are valid on their own (to check them in the same round)."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []
+    gates = raw.get("gates") if isinstance(raw, dict) else None
+    placed = []
+    for i, item in enumerate(gates if isinstance(gates, list) else []):
+        try:
+            placed.append(PlacedGate(Gate.model_validate(item), path, i))
+        except ValidationError:
+            continue
+    return placed
+
+
+def _parse_all(files: Mapping[str, str]) -> tuple[list[PlacedGate], list[Problem]]:
+    """Every file's gates and problems; a broken file still gives its valid gates, for one round of problems."""
     placed: list[PlacedGate] = []
     problems: list[Problem] = []
     for path in sorted(files):
         parsed, found = parse_policy(path, files[path])
         problems += found
-        if parsed is not None:
-            placed += [PlacedGate(g, path, i) for i, g in enumerate(parsed.gates)]
+        placed += [PlacedGate(g, path, i) for i, g in enumerate(parsed.gates)] if parsed is not None else (
+            _valid_gates(path, files[path]))
+    return placed, problems
+
+
+def load_policies(files: Mapping[str, str]) -> PolicySet:
+    """Parse every policy file (sorted by path) into one set; no files means the default policy."""
+    if not files:
+        files = {DEFAULT_POLICY_FILE: default_policy_text()}
+    placed, problems = _parse_all(files)
     seen: dict[str, PlacedGate] = {}
     for p in placed:
         if p.gate.name in seen:
@@ -281,16 +303,40 @@ def load_policies(files: Mapping[str, str]) -> PolicySet:
     return PolicySet(tuple(placed), tuple(sorted(files)))
 
 
+def policy_problems(files: Mapping[str, str], metric_names: Sequence[str], slice_columns: Sequence[str],
+                    task: str | None = None) -> list[Problem]:
+    """Every problem of the policy files in one round: unknown keys and metric names together."""
+    if not files:
+        files = {DEFAULT_POLICY_FILE: default_policy_text()}
+    placed, problems = _parse_all(files)
+    if not problems:
+        try:
+            load_policies(files)  # the checks across files (unique names)
+        except ConfigError as error:
+            problems += error.problems
+    return problems + validate_against(PolicySet(tuple(placed), tuple(sorted(files))), metric_names,
+                                       slice_columns, task)
+
+
+def _metric_problem(metric: str, metric_names: Sequence[str], task: str | None) -> str:
+    """Why a gate's metric is not one the project measures, and the fix that applies."""
+    defined = METRICS.get(metric)
+    if task is not None and defined is not None and defined.task != task:
+        return (f"{metric!r} is a {defined.task} metric and this is a {task} model; gate on one of its "
+                f"metrics ({', '.join(metric_names)})")
+    return (f"{metric!r} is not among the metrics in mlbot.yaml ({', '.join(metric_names)}); add it there or "
+            "fix the name")
+
+
 def validate_against(
-    policy: PolicySet, metric_names: Sequence[str], slice_columns: Sequence[str]
+    policy: PolicySet, metric_names: Sequence[str], slice_columns: Sequence[str], task: str | None = None
 ) -> list[Problem]:
     """Problems where gates name metrics or slice columns the project does not configure."""
     problems = []
     for p in policy.placed:
         metric = p.gate.metric
         if metric is not None and metric not in (*metric_names, *OPERATIONAL_METRICS, PRIMARY):
-            problems.append(Problem(p.file, f"{p.where}.metric", f"{metric!r} is not among the metrics in "
-                                    f"mlbot.yaml ({', '.join(metric_names)}); add it there or fix the name"))
+            problems.append(Problem(p.file, f"{p.where}.metric", _metric_problem(metric, metric_names, task)))
         if p.gate.slices is not None and p.gate.slices.column not in slice_columns:
             known = ", ".join(slice_columns) or "none"
             problems.append(Problem(p.file, f"{p.where}.slices.column", f"{p.gate.slices.column!r} is not "

@@ -118,6 +118,7 @@ class TrainingJob:
     default_branch: str = "main"  # Actions dispatches on it; the sha travels as an input
     workflow: str = "mlbot-train.yml"
     nonce: str = ""  # Actions: proves a completed workflow run is the one the bot dispatched
+    clone_url: str = ""  # the repository's own, from the webhook: the local runner clones it
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ class LocalStack:
             github_api_url=self.sandbox.api_url, bot_login=self.bot_login,
             queue_url=f"sqlite:///{self.workdir / 'queue.db'}", data_dir=self.workdir / "bot",
             mlflow_tracking_uri=self.tracking_uri, queue_retry_delay=0.2, github_retry_max_wait=5.0,
-            clone_url=str(self.workdir / "sandbox" / "repos") + "/{repo}.git", queue_workers=self.workers,
+            queue_workers=self.workers,  # no clone_url: the runner clones what the payload names
             **self.overrides,
         )
         self.queue = open_queue(self.settings)  # ours: `settle` reads its counts, `stop` closes it

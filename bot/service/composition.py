@@ -81,7 +81,8 @@ def build_runners(settings: Settings, forge: Forge) -> dict[str, Runner]:
     from bot.adapters.runners import ActionsRunner, LocalRunner
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    local = LocalRunner.from_settings(settings, absolute_tracking_uri(settings.mlflow_tracking_uri))
+    local = LocalRunner.from_settings(settings, absolute_tracking_uri(settings.mlflow_tracking_uri),
+                                      credential=forge.clone_credential)
     return {"actions": ActionsRunner(forge), "local": local}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ import pandas as pd
 from bot.core.config import CONFIG_FILE, Project
 from bot.core.errors import ConfigError, Problem
 
+SHOWN_COLUMNS = 8  # columns listed when a name matches none
 READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
 
 
@@ -66,10 +68,13 @@ def _column_problems(project: Project, train: pd.DataFrame, evaluation: pd.DataF
     wanted += [(f"data.slices[{i}]", column) for i, column in enumerate(data.slices)]
     problems = []
     for key, column in wanted:
-        for split, frame in (("train", train), ("eval", evaluation)):
-            if column not in frame.columns:
-                problems.append(Problem(CONFIG_FILE, key, f"column {column!r} is not in the {split} data "
-                                        f"(columns: {', '.join(map(str, frame.columns[:12]))})"))
+        absent = [split for split, frame in (("train", train), ("eval", evaluation)) if column not in frame.columns]
+        if absent:
+            columns = [str(c) for c in (train if absent[0] == "train" else evaluation).columns]
+            problems.append(Problem(CONFIG_FILE, key, f"column {column!r} is not in the {' or '.join(absent)} "
+                                    f"data ({column_hint(str(column), columns)})"))
+    if data.target in train.columns and project.config.task == "classification":
+        problems += _continuous_target(train[data.target], data.target)
     missing = [str(c) for c in train.columns if c not in evaluation.columns]
     if missing:
         problems.append(Problem(CONFIG_FILE, "data.eval",
@@ -79,6 +84,26 @@ def _column_problems(project: Project, train: pd.DataFrame, evaluation: pd.DataF
             problems.append(Problem(CONFIG_FILE, "data.target",
                                     f"column {data.target!r} has missing values in the {split} data"))
     return problems
+
+
+def column_hint(column: str, columns: list[str]) -> str:
+    """The closest column name, else the first columns and "…" when there are more."""
+    by_case = {c.lower(): c for c in columns}
+    close = [by_case[column.lower()]] if column.lower() in by_case else difflib.get_close_matches(column, columns, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    more = f", … ({len(columns) - SHOWN_COLUMNS} more)" if len(columns) > SHOWN_COLUMNS else ""
+    return f"its {len(columns)} columns: {', '.join(columns[:SHOWN_COLUMNS])}{more}"
+
+
+def _continuous_target(labels: pd.Series, target: str) -> list[Problem]:
+    """A classification target must hold classes: numbers with fractions are a regression target."""
+    numbers = pd.to_numeric(labels, errors="coerce").dropna()
+    if not pd.api.types.is_float_dtype(labels) or (numbers == numbers.round()).all():
+        return []
+    return [Problem(CONFIG_FILE, "data.target", f"column {target!r} holds {labels.nunique()} distinct numbers "
+                    f"with fractions (such as {numbers[numbers != numbers.round()].iloc[0]:g}), which are not "
+                    "classes; set `task: regression`, or make the column hold class labels")]
 
 
 def load_dataset(project: Project) -> Dataset:

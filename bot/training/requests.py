@@ -20,6 +20,7 @@ class TrainRequest:
     ci_url: str = ""
     overrides: dict[str, Any] = field(default_factory=dict)
     force: bool = False
+    sha_from_head: bool = False  # the sha is the checkout's HEAD (not given): uncommitted changes matter
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _skipped(name: str) -> bool:
+def skipped(name: str) -> bool:
+    """Whether a path part is VCS data, a cache or MLflow's own store (not an input)."""
     return name.startswith(".") or name in SKIP_NAMES
 
 
@@ -43,7 +44,7 @@ def _files(root: Path, relative: str) -> list[Path]:
     if target.is_file():
         return [target]
     return [path for path in sorted(target.rglob("*"))
-            if path.is_file() and not any(_skipped(part) for part in path.relative_to(target).parts)]
+            if path.is_file() and not any(skipped(part) for part in path.relative_to(target).parts)]
 
 
 def _escaping(root: Path, paths: list[Path]) -> list[Path]:
@@ -56,10 +57,16 @@ def hash_inputs(project: Project) -> dict[str, str]:
     root = project.root.resolve()
     digests: dict[str, str] = {}
     problems = []
+    data = project.config.data
+    data_files = {Path(data.train).as_posix(): "data.train", Path(data.eval).as_posix(): "data.eval"}
     for index, relative in enumerate(project.config.input_paths):
         key = f"train.inputs[{index}]" if project.config.train.inputs is not None else "train.inputs"
         if not (root / relative).exists():
-            problems.append(Problem(CONFIG_FILE, key, f"{relative!r} does not exist in {project.root}"))
+            data_key = data_files.get(Path(relative).as_posix())
+            # a missing data file is the data: key's problem, worded as loading the data says it
+            problems.append(
+                Problem(CONFIG_FILE, data_key, f"data file {project.path(relative)} does not exist") if data_key
+                else Problem(CONFIG_FILE, key, f"{relative!r} does not exist in {project.root}"))
             continue
         files = _files(root, relative)
         escaping = _escaping(root, files)

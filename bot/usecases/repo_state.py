@@ -17,7 +17,7 @@ from bot.core.config import ProjectConfig, parse_project
 from bot.core.errors import ConfigError, Problem
 from bot.core.judge.gates import GateContext
 from bot.core.paths import CONFIG_FILE, POLICIES_DIR
-from bot.core.policy import PolicySet, load_policies, validate_against
+from bot.core.policy import PolicySet, load_policies, policy_problems
 from bot.core.types import Comment, PullRequest
 from bot.ports import Context, Forge
 from bot.usecases.memo import remembered
@@ -72,7 +72,7 @@ def load_settings(forge: Forge, repo: str, ref: str) -> RepoSettings:
             body = forge.get_file(repo, name, ref)
             if body is not None:
                 policies[name] = body.decode("utf-8", errors="replace")
-    problems = validate_against(load_policies(policies), config.metric_names, config.data.slices)
+    problems = policy_problems(policies, config.metric_names, config.data.slices, config.task)
     if problems:
         raise ConfigError(problems, hint=f"fix {POLICIES_DIR} on the base branch, then push again")
     return RepoSettings(config, policies, ref)

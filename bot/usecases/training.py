@@ -13,6 +13,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from bot.core import markers
 from bot.core.authz import Approval, decide_trust, run_nonce
 from bot.core.errors import ConfigError, ShuttingDown
 from bot.core.paths import needs_retraining
@@ -76,6 +77,7 @@ def start_training(
         set_check(ctx, pull.repo, sha, TRAIN_CHECK, status="completed", conclusion="failure",
                   title=f"mlbot.yaml or a policy on {pull.base_ref} is invalid",
                   summary=bullet_problems(error.problems) + "\n\nFix it on the base branch, then push again.")
+        say_config_error(ctx, pull, error)
         return f"mlbot.yaml or a policy on {pull.base_ref} is invalid: {error.message}"
     config = settings.config
     if trigger == "pull_request" and not needs_retraining(changed_files(ctx, pull), config.ci.paths):
@@ -95,9 +97,21 @@ def start_training(
     job = TrainingJob(repo=pull.repo, sha=sha, pr=pull.number, branch=pull.head_ref, trigger=trigger,
                       params=dict(params or {}),
                       default_branch=pull.default_branch or ctx.forge.default_branch(pull.repo),
-                      workflow=config.ci.workflow)
+                      workflow=config.ci.workflow, clone_url=pull.clone_url)
     return dispatch(ctx, job, settings, key=attempt_key(ctx, job_key(pull.repo, sha, job.params,
                                                                      production=production)))
+
+
+def say_config_error(ctx: Context, pull: PullRequest, error: ConfigError) -> None:
+    """Comment once per base sha that the base branch's rules are broken, with each file, key and fix."""
+    ref = settings_ref(pull)
+    if ref in {m.get("sha") for m in markers.of_kind((c.body for c in bot_comments(ctx, pull)), "config-error")}:
+        return
+    ctx.forge.create_comment(pull.repo, pull.number, (
+        f"{markers.write('config-error', sha=ref)}\n**mlbot trained nothing**: `mlbot.yaml` or a policy on "
+        f"`{escape_md(pull.base_ref)}` is invalid.\n\n{bullet_problems(error.problems)}\n\n"
+        f"Fix it on `{escape_md(pull.base_ref)}` (mlbot judges every pull request by the base branch's rules), "
+        "then push to this pull request again."))
 
 
 def live_approvals(ctx: Context, repo: str, said: list[Comment], sha: str) -> list[Approval]:

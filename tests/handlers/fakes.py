@@ -189,6 +189,9 @@ class FakeForge:
                                  environment_url: str | None = None, log_url: str | None = None) -> None:
         self.calls.append(("create_deployment_status", deployment_id, state))
 
+    def clone_credential(self, repo: str) -> str | None:
+        return None
+
     def create_tag(self, repo: str, tag: str, sha: str, message: str) -> None:
         self.calls.append(("create_tag", tag, sha))
 

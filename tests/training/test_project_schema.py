@@ -61,9 +61,9 @@ CASES: list[tuple[str, dict[str, Any] | str, str, str]] = [
     ("missing data file", changed(lambda c: c["data"].update(train="data/nope.csv")), "data.train",
      "does not exist"),
     ("target not in data", changed(lambda c: c["data"].update(target="outcome")), "data.target",
-     "'outcome' is not in the train data"),
+     "'outcome' is not in the train or eval data"),
     ("slice not in data", changed(lambda c: c["data"].update(slices=["size"])), "data.slices[0]",
-     "'size' is not in the train data"),
+     "'size' is not in the train or eval data"),
     ("unknown estimator module", changed(lambda c: c["train"].update(estimator="sklearn.forest.Forest")),
      "train.estimator", "cannot import module 'sklearn.forest'"),
     ("unknown estimator class", changed(
@@ -121,7 +121,7 @@ def test_check_reports_every_problem_at_once(tmp_path: Path, cli: Cli) -> None:
     result = cli("check", str(write_project(tmp_path, changed(edit))))
     errors = [line for line in result.err.splitlines() if line.startswith("error: ")]
     assert result.code == 2
-    assert [e.split(": ")[2] for e in errors] == ["metrics[0]", "data.target", "data.target",
+    assert [e.split(": ")[2] for e in errors] == ["metrics[0]", "data.target",
                                                    "train.params.n_estimatorz"]
 
 

@@ -142,6 +142,11 @@ class GitHubForge(Releases):
                     self._bot_login = self._call("", "GET /user", lambda gh: str(gh.get_user().login))
             return self._bot_login
 
+    def clone_credential(self, repo: str) -> str | None:
+        """Return the token this forge speaks for `repo` with: the App's installation token, or the configured one."""
+        token = self._credentials.auth_for(self._credentials.key_for(repo)).token
+        return str(token) if token else None
+
     # --- repository contents --------------------------------------------------------------
 
     def default_branch(self, repo: str) -> str:

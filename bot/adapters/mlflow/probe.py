@@ -24,6 +24,13 @@ class CacheProbe:
 
     baseline_version: str | None
     run_id: str | None
+    shas: frozenset[str] = frozenset()  # the commits the run stands for: `mlbot.sha` and `mlbot.shas`
+
+
+def _commits(tags: dict[str, str | None]) -> frozenset[str]:
+    """The commits a run's tags name: the one it was trained on and the ones a cache hit reused it for."""
+    listed = (tags.get("mlbot.shas") or "").split(",")
+    return frozenset(sha for sha in (tags.get("mlbot.sha"), *listed) if sha)
 
 
 _RUN_SQL = """
@@ -36,6 +43,7 @@ SELECT r.run_uuid FROM runs r
    AND COALESCE(b.value, '') = ?
  ORDER BY r.start_time DESC LIMIT 1
 """
+_SHAS_SQL = "SELECT key, value FROM tags WHERE run_uuid = ? AND key IN ('mlbot.sha', 'mlbot.shas')"
 _ALIAS_SQL = "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?"
 
 
@@ -52,7 +60,10 @@ def _probe_sqlite(path: Path, experiment: str, key: str, model: str, alias: str)
         row = db.execute(_ALIAS_SQL, (model, alias)).fetchone()
         baseline = str(row[0]) if row else None
         hit = db.execute(_RUN_SQL, (key, experiment, baseline or "")).fetchone()
-    return CacheProbe(baseline, str(hit[0]) if hit else None)
+        if hit is None:
+            return CacheProbe(baseline, None)
+        tags = {str(k): v for k, v in db.execute(_SHAS_SQL, (hit[0],)).fetchall()}
+    return CacheProbe(baseline, str(hit[0]), _commits(tags))
 
 
 def _call(base: str, method: str, path: str, query: dict[str, str] | None = None,
@@ -92,7 +103,7 @@ def _probe_http(base: str, experiment: str, key: str, model: str, alias: str) ->
     tags = {t["key"]: t.get("value") for t in (runs[0]["data"].get("tags", []) if runs else [])}
     if not runs or tags.get("mlbot.baseline_version") != baseline:
         return CacheProbe(baseline, None)
-    return CacheProbe(baseline, str(runs[0]["info"]["run_id"]))
+    return CacheProbe(baseline, str(runs[0]["info"]["run_id"]), _commits(tags))
 
 
 def probe(tracking_uri: str, experiment: str, cache_key: str, model: str, alias: str) -> CacheProbe | None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from bot.adapters.mlflow import connect, tracker_errors
 from bot.core.errors import NotFound
@@ -24,6 +25,8 @@ PREDICTIONS = "eval/predictions.parquet"
 PROFILE = "eval/profile.json"
 SUMMARY = "eval/summary.json"
 MODEL_NAME = "model"
+SHAS_TAG = "mlbot.shas"  # ",<sha>,<sha>,": the other commits a run-cache hit reused this run for
+FULL_SHA = 40
 # MLflow's log_batch limits: 1000 entries per request, of which at most 100 params and 100 tags.
 BATCH_TOTAL, BATCH_PARAMS, BATCH_TAGS = 1000, 100, 100
 
@@ -51,6 +54,18 @@ def _batches(params: dict[str, str], metrics: dict[str, float],
         take_m = m[:BATCH_TOTAL - len(take_p) - len(take_t)]
         yield take_p, take_m, take_t
         p, m, t = p[len(take_p):], m[len(take_m):], t[len(take_t):]
+
+
+def artifact_location(tracking_uri: str) -> str | None:
+    """Where a new experiment's artifacts go: beside an SQLite store given by absolute path, not under the cwd.
+
+    MLflow's default is `./mlruns` in the working directory, which is the user's repository when
+    `mlbot train` runs there; a relative store already lives in the cwd, so it keeps the default.
+    """
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    database = Path(unquote(tracking_uri.removeprefix("sqlite:///").split("?")[0]))
+    return (database.parent / "mlartifacts").as_uri() if database.is_absolute() else None
 
 
 class RunStore:
@@ -123,13 +138,42 @@ class RunStore:
             return None
         return str(runs[0].info.run_id)
 
+    def add_sha(self, run_id: str, sha: str) -> None:
+        """Record that the reused run `run_id` also stands for commit `sha` (so `--sha` finds it)."""
+        sha = sha.strip().lower()
+        if not sha:
+            return
+        with tracker_errors(self.tracking_uri, f"tag run {run_id} with {sha[:7]}"):
+            tags = self.client.get_run(run_id).data.tags
+            if sha == tags.get("mlbot.sha") or f",{sha}," in tags.get(SHAS_TAG, ","):
+                return
+            self.client.set_tag(run_id, SHAS_TAG, tags.get(SHAS_TAG, ",") + f"{sha},")
+
+    def find_run_of_sha(self, experiment: str, sha: str) -> str | None:
+        """The newest finished run of `sha` (full or a prefix): trained on it, or reused for it by the run-cache."""
+        sha = sha.strip().lower()
+        if not sha or not all(c in "0123456789abcdef" for c in sha):
+            return None
+        with tracker_errors(self.tracking_uri, f"find the run of {sha}"):
+            found = self.client.get_experiment_by_name(experiment)
+            if found is None:
+                return None
+            trained = f"= '{sha}'" if len(sha) >= FULL_SHA else f"LIKE '{sha}%'"
+            runs = [run for query in (f"tags.`mlbot.sha` {trained}", f"tags.`{SHAS_TAG}` LIKE '%,{sha}%'")
+                    for run in self.client.search_runs(
+                        [found.experiment_id], f"{query} AND tags.`mlbot.status` = 'finished'",
+                        max_results=1, order_by=["attributes.start_time DESC"])]
+        # a commit trained on its own wins over one that reused another commit's run
+        return str(runs[0].info.run_id) if runs else None
+
     # --- writing a run -------------------------------------------------------------------
 
     def start_run(self, experiment: str, run_name: str, tags: Mapping[str, str]) -> str:
         """Create a run in `experiment` (created when missing); return its id."""
         with tracker_errors(self.tracking_uri, "start a run"):
             found = self.client.get_experiment_by_name(experiment)
-            experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
+            experiment_id = found.experiment_id if found else self.client.create_experiment(
+                experiment, artifact_location=artifact_location(self.tracking_uri))
             run = self.client.create_run(experiment_id, tags=dict(tags), run_name=run_name)
         return str(run.info.run_id)
 

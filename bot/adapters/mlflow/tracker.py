@@ -15,8 +15,6 @@ from bot.ports import Effect, LedgerEntry, ModelVersionRef, Promotion, Promotion
 if TYPE_CHECKING:
     from bot.adapters.mlflow.registry import Registry
 
-FULL_SHA = 40
-
 
 class MlflowTracker:
     """Runs (read back for comparison) and the registry (promote, rollback, ledger).
@@ -40,19 +38,8 @@ class MlflowTracker:
         return self._registry
 
     def find_run(self, experiment: str, sha: str) -> str | None:
-        """The newest finished run of `sha` (full or a prefix) in `experiment`, or None."""
-        sha = sha.strip().lower()
-        if not sha or not all(c in "0123456789abcdef" for c in sha):
-            return None
-        with tracker_errors(self.tracking_uri, f"find the run of {sha}"):
-            found = self.runs.client.get_experiment_by_name(experiment)
-            if found is None:
-                return None
-            match = f"= '{sha}'" if len(sha) >= FULL_SHA else f"LIKE '{sha}%'"
-            runs = self.runs.client.search_runs(
-                [found.experiment_id], f"tags.`mlbot.sha` {match} AND tags.`mlbot.status` = 'finished'",
-                max_results=1, order_by=["attributes.start_time DESC"])
-        return str(runs[0].info.run_id) if runs else None
+        """The newest finished run of `sha` (full or a prefix) in `experiment`, reused ones included, or None."""
+        return self.runs.find_run_of_sha(experiment, sha)
 
     def load_run_record(self, run_id: str) -> RunRecord:
         return self.runs.load_run_record(run_id)

@@ -38,6 +38,7 @@ from huey.storage import RedisStorage, SqliteStorage
 from bot.adapters.process import dead_here, here
 from bot.adapters.queue.model import GIVEN_UP, DeadLetter, Delivery, DeliveryStore, State, Status
 from bot.core.errors import MlbotError, Transient, UsageError
+from bot.core.redact import redact
 
 __all__ = ["DeadLetter", "Delivery", "DurableQueue", "Outcome", "RetryHooks", "Status", "open_queue"]
 
@@ -407,11 +408,25 @@ def open_queue(url: str, *, name: str = "mlbot", lease_seconds: float = 300.0, m
         from bot.adapters.queue.redis_store import RedisDeliveries
 
         store = RedisDeliveries(url, prefix=f"{name}:deliveries")
+        reach_redis(store, url)
         huey = Huey(name, results=False, storage_class=_RedisHints, url=url)
     else:
         raise UsageError(f"MLBOT_QUEUE_URL {url!r} is not a queue address I know",
                          hint="use sqlite:///path/to/queue.db or redis://host:6379/0")
     return DurableQueue(store, huey, **bounds)
+
+
+def reach_redis(store: Any, url: str) -> None:
+    """Ping the Redis server now, so an unreachable one is one sentence at start, not a crash later."""
+    import redis
+
+    try:
+        store.client.ping()
+    except redis.RedisError as error:
+        where = redact(url)
+        raise MlbotError(f"I could not reach Redis at {where} (MLBOT_QUEUE_URL): {error}",
+                         hint="start Redis there, or point MLBOT_QUEUE_URL at a running one "
+                              "(or at sqlite:///.mlbot/queue.db for one machine)") from None
 
 
 def _duration(seconds: float) -> str:

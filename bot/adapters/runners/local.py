@@ -11,6 +11,7 @@ queued job, so the webhook edge never waits. Two stages with a hard boundary (SP
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from bot.adapters.runners.processes import Finished, ProcessGroups
 from bot.adapters.runners.sandbox import Bubblewrap, Limits, Sandbox, SandboxUnavailable, choose_sandbox
-from bot.core.errors import Transient
+from bot.core.errors import MlbotError, Transient
 from bot.core.redact import redact
 from bot.ports import TrainingJob, TrainingOutcome
 from bot.service.settings import Settings, scrubbed_environment
@@ -34,6 +35,7 @@ from bot.service.settings import Settings, scrubbed_environment
 RUN_ID_LINE = re.compile(r"^run_id=([0-9A-Za-z_-]+)\s*$", re.MULTILINE)
 CREDENTIALS = re.compile(r"://[^/@\s]+@")
 GIT_TIMEOUT = 300.0
+GITHUB_CLONE_URL = "https://github.com/{repo}.git"  # when neither MLBOT_CLONE_URL nor the job names one
 MAX_OUTPUT_MB = 4096  # what the fit may leave in its output dir
 # What the trusted evaluate inherits from the bot: the basics, and what MLflow and its artifact store read.
 EVALUATE_NAMES = ("PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH",
@@ -109,17 +111,21 @@ def output_problem(output: Path, max_bytes: int) -> str | None:
 class LocalRunner:
     """Train on this machine: clone the commit, fit it in the sandbox, evaluate it with mlbot's code.
 
-    `clone_url` maps "owner/name" to something `git clone` accepts (a URL or a local path); a
-    string is formatted with `{repo}`. Credentials in it never reach the fit: the clone's remote is
-    removed first, and the sandbox sees only the checkout. `cwd` is the bot's data dir: evaluate
+    What is cloned: `clone_url` when given (MLBOT_CLONE_URL: maps "owner/name" to something `git
+    clone` accepts; a string is formatted with `{repo}`), else the repository's own clone URL from
+    the webhook (`job.clone_url`), else github.com. `credential(repo)` gives a short-lived token for
+    http(s) clones (the App's installation token, or the configured token): it reaches `git` only,
+    as an HTTP header in git's environment, never argv, the fit, the evaluate or a log. The clone's
+    remote is removed before the fit, and the sandbox sees only the checkout. `cwd` is the bot's data dir: evaluate
     runs there (MLflow resolves a relative artifact root against it); the sandbox never sees it.
     """
 
     def __init__(
         self,
         *,
-        clone_url: str | Callable[[str], str],
+        clone_url: str | Callable[[str], str] | None = None,
         tracking_uri: str,
+        credential: Callable[[str], str | None] | None = None,
         timeout: float = 3600.0,
         cwd: Path | None = None,
         sandbox: Sandbox | None = None,
@@ -130,6 +136,7 @@ class LocalRunner:
         host_env: Mapping[str, str] | None = None,
     ) -> None:
         self.clone_url = clone_url
+        self.credential = credential
         self.tracking_uri = tracking_uri
         self.timeout = timeout
         self.cwd = cwd
@@ -142,7 +149,8 @@ class LocalRunner:
         self.groups = ProcessGroups()
 
     @classmethod
-    def from_settings(cls, settings: Settings, tracking_uri: str) -> LocalRunner:
+    def from_settings(cls, settings: Settings, tracking_uri: str,
+                      credential: Callable[[str], str | None] | None = None) -> LocalRunner:
         """Build the runner `mlbot serve` uses: sandbox and limits from settings, the bot's paths hidden."""
         data_dir = settings.data_dir.resolve()
         limits = Limits(memory_mb=settings.fit_memory_mb, cpu_seconds=max(1, int(settings.train_timeout)),
@@ -150,12 +158,25 @@ class LocalRunner:
         hidden = private_paths(data_dir, tracking_uri, settings.queue_url)
         sandbox = choose_sandbox(unsafe=settings.unsafe_unsandboxed_fit, bwrap=settings.bwrap_path, limits=limits,
                                  hidden=hidden)
-        return cls(clone_url=settings.clone_url, tracking_uri=tracking_uri, timeout=settings.train_timeout,
-                   cwd=data_dir, sandbox=sandbox, secrets=settings.secret_values())
+        # MLBOT_CLONE_URL is an override: without it, each repository's own clone_url is used
+        override = settings.clone_url if "clone_url" in settings.model_fields_set else None
+        return cls(clone_url=override, tracking_uri=tracking_uri, credential=credential,
+                   timeout=settings.train_timeout, cwd=data_dir, sandbox=sandbox, secrets=settings.secret_values())
 
-    def source(self, repo: str) -> str:
-        """Return what to clone for `repo`."""
-        return self.clone_url(repo) if callable(self.clone_url) else self.clone_url.format(repo=repo)
+    def source(self, job: TrainingJob) -> str:
+        """Return what to clone for `job`: the override, else the repository's own URL, else github.com's."""
+        if callable(self.clone_url):
+            return self.clone_url(job.repo)
+        if self.clone_url:
+            return self.clone_url.format(repo=job.repo)
+        return job.clone_url or GITHUB_CLONE_URL.format(repo=job.repo)
+
+    def clone_auth(self, url: str, repo: str) -> tuple[dict[str, str], str]:
+        """Return git's extra environment for cloning `url` with the bot's credential, and the token."""
+        if not url.startswith(("https://", "http://")) or CREDENTIALS.search(url) or self.credential is None:
+            return {}, ""
+        token = self.credential(repo)
+        return (http_auth_environment(token), token) if token else ({}, "")
 
     def preflight(self) -> None:
         """Raise SandboxUnavailable (one sentence, how to install bubblewrap) when fit cannot be sandboxed."""
@@ -178,7 +199,10 @@ class LocalRunner:
         try:
             self.preflight()
             project, output = workdir / "project", workdir / "output"
-            problem = self.checkout(job, project, workdir / "base")
+            try:
+                problem = self.checkout(job, project, workdir / "base")
+            except MlbotError as error:  # no credential to clone with: the App is not installed, ...
+                problem = error.message
             if problem:
                 return TrainingOutcome(False, None, self.safe(problem), time.monotonic() - started,
                                        f"I could not check out {job.sha[:7]} of {job.repo}.")
@@ -191,14 +215,16 @@ class LocalRunner:
 
     def checkout(self, job: TrainingJob, project: Path, base: Path) -> str | None:
         """Clone and detach at the sha, keep the default branch's rules in `base`, drop the remote; or say why not."""
-        failed = git(["clone", "--quiet", "--no-checkout", self.source(job.repo), str(project)], None)
+        url = self.source(job)
+        auth, token = self.clone_auth(url, job.repo)
+        failed = git(["clone", "--quiet", "--no-checkout", url, str(project)], None, auth)
         if failed is not None:
-            return failed
+            return redact(failed, [token]) if token else failed
         if git(["cat-file", "-e", f"{job.sha}^{{commit}}"], project) is not None:
             # not on any branch of the clone: a fork's head lives under refs/pull/N/head
             refs = [job.sha] + ([f"refs/pull/{job.pr}/head"] if job.pr is not None else [])
             for ref in refs:
-                if git(["fetch", "--quiet", "origin", ref], project) is None:
+                if git(["fetch", "--quiet", "origin", ref], project, auth) is None:
                     break
         failed = git(["checkout", "--quiet", "--detach", job.sha], project)
         if failed is not None:
@@ -290,11 +316,11 @@ def save_base_config(project: Path, branch: str, base: Path) -> None:
                 (base / name).write_bytes(content)
 
 
-def run_git(args: list[str], cwd: Path | None) -> tuple[int, bytes, str]:
+def run_git(args: list[str], cwd: Path | None, extra: Mapping[str, str] | None = None) -> tuple[int, bytes, str]:
     """Run git without prompts; return its exit code (-1 when it could not run), stdout and complaint."""
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, env=git_environment(), stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=GIT_TIMEOUT, check=False)
+        done = subprocess.run(["git", *args], cwd=cwd, env={**git_environment(), **(extra or {})},
+                              stdin=subprocess.DEVNULL, capture_output=True, timeout=GIT_TIMEOUT, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         return -1, b"", str(error)
     lines = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()
@@ -312,8 +338,15 @@ def git_environment() -> dict[str, str]:
     return scrubbed_environment({"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"})
 
 
-def git(args: list[str], cwd: Path | None) -> str | None:
+def http_auth_environment(token: str) -> dict[str, str]:
+    """Return the environment that makes git send `token` to the clone's server (argv is readable by all)."""
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"}
+
+
+def git(args: list[str], cwd: Path | None, extra: Mapping[str, str] | None = None) -> str | None:
     """Run git; return None on success, else its last error line with any URL credentials hidden."""
-    code, _, complaint = run_git(args, cwd)
+    code, _, complaint = run_git(args, cwd, extra)
     # git quotes the URL it failed on; a token embedded in it must not reach a PR comment
     return None if code == 0 else CREDENTIALS.sub("://***@", f"git {args[0]}: {complaint}")

@@ -7,10 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.github.conftest import forge, make_forge, sandbox
 from tests.registry.conftest import cli, migrated_store, project, tracking_uri, train
 from tests.registry.test_cli_flow import SHA1
 
-__all__ = ["cli", "migrated_store", "project", "tracking_uri", "train"]
+__all__ = ["cli", "forge", "make_forge", "migrated_store", "project", "sandbox", "tracking_uri", "train"]
 WATCH = """
 watch:
   data: "{data}"

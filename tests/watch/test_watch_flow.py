@@ -91,3 +91,34 @@ def test_a_command_writes_the_window(cli, project: Path, production: Path) -> No
     result = cli("watch", "--project", str(project))
     assert result.code == 0, result.err
     assert "from `cp " in result.out
+
+
+def test_post_keeps_one_issue_from_open_to_close(cli, project: Path, production: Path, sandbox,  # type: ignore[no-untyped-def]
+                                                 tmp_path: Path, monkeypatch) -> None:
+    from tests.github.conftest import REPO
+
+    event = tmp_path / "event.json"
+    event.write_text("{}")
+    for key, value in {"GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "schedule", "GITHUB_REPOSITORY": REPO,
+                       "GITHUB_API_URL": sandbox.api_url, "GITHUB_TOKEN": sandbox.bot_token,
+                       "MLBOT_BOT_LOGIN": "mlbot[bot]"}.items():
+        monkeypatch.setenv(key, value)
+
+    def window(name: str, shifted: bool, seed: int) -> object:
+        frame = rows(project).sample(400, random_state=seed)
+        for column in SHIFTED if shifted else []:
+            frame[column] = frame[column] + frame[column].std()
+        _write(production, name, frame)
+        return cli("watch", "--project", str(project), "--post")
+
+    def open_issues() -> list[object]:
+        return [i for i in sandbox.github.store.issues.values() if i.state == "open"]
+
+    assert window("a.csv", False, 1).code == 0 and open_issues() == []
+    drifted = window("b.csv", True, 2)
+    assert drifted.code == 1 and "opened the watch issue #" in drifted.err
+    [issue] = open_issues()
+    assert all(column in issue.body for column in SHIFTED)
+    assert "updated the watch issue" in window("c.csv", True, 3).err and open_issues() == [issue]
+    assert "updated the watch issue" in window("d.csv", False, 4).err
+    assert "closed the watch issue" in window("e.csv", False, 5).err and open_issues() == []

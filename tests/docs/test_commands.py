@@ -33,6 +33,7 @@ NOT_RUN: list[tuple[str, str]] = [
     (r"^mlbot serve\b", "a server that runs until it is stopped; tests/service runs it"),
     (r"^mlbot worker --workers\b", "a worker that runs until it is stopped; tests/service runs it"),
     (r"^mlbot sandbox\b", "a server that runs until it is stopped; tests/sandbox runs it"),
+    (r"^mlbot watch\b", "needs a promoted model and production data; tests/watch/test_watch_flow.py runs it"),
 ]
 # Documented exit codes other than 0 (SPEC: 1 means "refused" or "not promotable", never a usage error).
 EXIT_CODES: list[tuple[str, set[int]]] = [(r"^mlbot (gates|promote|rollback)\b", {0, 1})]

@@ -122,3 +122,27 @@ def test_post_keeps_one_issue_from_open_to_close(cli, project: Path, production:
     assert "updated the watch issue" in window("c.csv", True, 3).err and open_issues() == [issue]
     assert "updated the watch issue" in window("d.csv", False, 4).err
     assert "closed the watch issue" in window("e.csv", False, 5).err and open_issues() == []
+
+
+def test_a_regression_model_is_watched_with_its_error_metrics(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    import pandas as pd
+
+    root = Path(__file__).resolve().parents[2] / "examples" / "diabetes"
+    project = tmp_path / "diabetes"
+    shutil.copytree(root, project)
+    trained = cli("train", "--project", str(project), "--sha", "d" * 40, "--branch", "main")
+    assert trained.code == 0, trained.err
+    promoted = cli("promote", "--project", str(project), "--run", trained.run_id, "--by", "alice", "--force",
+                   "--reason", "a baseline to watch")
+    assert promoted.code == 0, promoted.err
+    frame = pd.concat([pd.read_csv(project / "data/train.csv"), pd.read_csv(project / "data/eval.csv")])
+    window = tmp_path / "window.csv"
+    frame.sample(200, random_state=0).to_csv(window, index=False)
+    (project / "mlbot.yaml").write_text((project / "mlbot.yaml").read_text()
+                                        + f'watch:\n  data: "{window}"\n  label: progression\n')
+    body = json.loads(cli("watch", "--project", str(project), "--format", "json").out)
+    assert body["healthy"] is True, body["gates"]
+    assert [m.split(":")[0] for m in body["metrics"]] == ["rmse", "mae", "r2"]
+    assert body["primary"] == "rmse" and body["primary_value"] > 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12),
           ("day of week", 0, 7))
@@ -56,6 +56,21 @@ class Cron:
         day_ok = ((moment.day in dom or weekday in dow) if parts[2] != "*" and parts[4] != "*"
                   else moment.day in dom and weekday in dow)
         return moment.minute in minute and moment.hour in hour and moment.month in month and day_ok
+
+
+def last_due(cron: Cron, now: datetime, lookback: timedelta = timedelta(days=31)) -> datetime | None:
+    """The latest minute at or before `now` (within `lookback`) when `cron` fires: the current window."""
+    moment = now.replace(second=0, microsecond=0)
+    earliest = moment - lookback
+    minute, hour = cron.fields[0], cron.fields[1]
+    while moment >= earliest:
+        if moment.hour not in hour:  # skip whole hours that cannot fire
+            moment = moment.replace(minute=0) - timedelta(minutes=1)
+            continue
+        if moment.minute in minute and cron.matches(moment):
+            return moment
+        moment -= timedelta(minutes=1)
+    return None
 
 
 def parse_cron(text: str) -> Cron:

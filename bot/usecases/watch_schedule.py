@@ -65,5 +65,10 @@ def schedule_watch(ctx: Context, repo: str, now: datetime) -> WatchRequested | N
 def run_watch(ctx: Context, job: WatchRequested) -> None:
     """Start the watch of one window: dispatch the scheduled watch workflow on the default branch."""
     branch = ctx.forge.default_branch(job.repo)
+    config = read_settings(ctx, job.repo, branch).config
+    if config.ci.runner != "actions":
+        log.warning("%s uses the %s runner, which does not run watches yet; run `mlbot watch --post` from "
+                    "cron or a scheduled workflow instead", job.repo, config.ci.runner)
+        return
     ctx.forge.dispatch_workflow(job.repo, WATCH_WORKFLOW, branch, {})
     log.info("dispatched %s on %s@%s for the window of %s", WATCH_WORKFLOW, job.repo, branch, job.window)

@@ -14,7 +14,8 @@ from bot.handlers import build_router
 from bot.usecases.watch_schedule import WATCH_WORKFLOW, schedule_watch
 from tests.handlers.fakes import CONFIG, FakeForge, context
 
-WATCHED = CONFIG + 'watch:\n  data: "/data/prod/*.parquet"\n  schedule: "0 6 * * *"\n'
+WATCHED = (CONFIG.replace("runner: local", "runner: actions")
+           + 'watch:\n  data: "/data/prod/*.parquet"\n  schedule: "0 6 * * *"\n')
 
 
 @pytest.mark.parametrize(("cron", "now", "due"), [
@@ -61,3 +62,16 @@ def test_the_job_dispatches_the_watch_workflow_on_the_default_branch() -> None:
 
     build_router().dispatch(Event.from_payload(kind, payload), ctx)
     assert ("dispatch_workflow", WATCH_WORKFLOW, "main", {}) in forge.calls
+
+
+def test_the_local_runner_does_not_dispatch_a_workflow() -> None:
+    local = WATCHED.replace("runner: actions", "runner: local")
+    assert local != WATCHED
+    forge = FakeForge(files={**FakeForge().files, "mlbot.yaml": local})
+    ctx = context(forge)
+    schedule_watch(ctx, "acme/churn", datetime(2026, 12, 6, 6, 1))
+    [(kind, payload, _)] = ctx.queue.jobs  # type: ignore[attr-defined]
+    from bot.core.events import Event
+
+    build_router().dispatch(Event.from_payload(kind, payload), ctx)
+    assert not [c for c in forge.calls if c[0] == "dispatch_workflow"]

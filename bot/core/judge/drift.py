@@ -102,7 +102,7 @@ def _numeric(name: str, ref: Mapping[str, Any], n_ref: int, values: Any) -> Colu
     mean = ref.get("mean")
     shift = ((float(window.mean()) - float(mean)) / sd
              if isinstance(mean, int | float) and sd > 0 else None)
-    psi = numeric_psi(list(q), list(st.sample_quantiles(window)))
+    psi = numeric_psi(list(q), list(st.sample_quantiles(window, is_sorted=True)))
     return ColumnDrift(name, "numeric", "KS", d, st.kolmogorov_sf(d, n_eff), "Wasserstein/σ", effect,
                        psi, int(window.size), shift=shift)
 

@@ -19,11 +19,6 @@ from bot.core.judge.watch_gates import MetricShift
 from bot.core.report import MARKS, escape_md, fmt_num
 
 LISTED = 50  # items per section in the issue, which GitHub caps at 65,536 characters
-COMMANDS = (("/status", "run the watch now and refresh this issue"),
-            ("/snooze <duration>", "stop opening and updating for a while (e.g. 3d, 12h)"),
-            ("/retrain", "run the data refresh and open a pull request with it"))
-
-
 def _chart_label(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.:-]", "_", name)[:40]
 
@@ -199,6 +194,5 @@ def render_issue(s: WatchSummary, *, closing: str | None = None) -> str:
     if chart:
         out += ["", f"### Trend (last {len(s.trend)} windows)", "", *chart]
         out += ["", "Runs: " + ", ".join(f"`{p.run_id[:8]}`" for p in s.trend if p.run_id)]
-    out += ["", "<details><summary>Commands</summary>", ""]
-    out += [f"- `{command}`: {what}" for command, what in COMMANDS] + ["", "</details>"]
+    out += ["", "mlbot updates this issue on every watch run and closes it after enough healthy windows."]
     return "\n".join(out) + "\n"

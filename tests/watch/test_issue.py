@@ -45,7 +45,7 @@ def test_opened_on_failure_updated_while_drifting_closed_after_healthy_windows(
     issue = sandbox.github.store.issues[(REPO, opened.number)]
     assert issue.title == "mlbot watch: churn@production needs attention"
     assert issue.body is not None and issue.body.startswith("<!-- mlbot:watch model=churn alias=production -->\n")
-    assert "x00" in issue.body and "xychart-beta" in issue.body and "/retrain" in issue.body
+    assert "x00" in issue.body and "xychart-beta" in issue.body and "run0" in issue.body
 
     again = sync_watch_issue(forge, REPO, summary(False, (True, False)), close_after=2)
     assert (again.action, again.number) == ("updated", opened.number)

@@ -19,6 +19,8 @@ from bot.core.judge.watch_gates import MetricShift
 from bot.core.report import MARKS, escape_md, fmt_num
 
 LISTED = 50  # items per section in the issue, which GitHub caps at 65,536 characters
+
+
 def _chart_label(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.:-]", "_", name)[:40]
 

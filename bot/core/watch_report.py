@@ -73,15 +73,6 @@ class WatchSummary:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> WatchSummary:
-        values = dict(data)
-        values["gates"] = tuple(GateLine(**{**g, "details": tuple(g.get("details", ()))}) for g in data["gates"])
-        values["trend"] = tuple(TrendPoint(**t) for t in data.get("trend", ()))
-        for key in ("drifted", "quality", "predictions", "metrics", "notes"):
-            values[key] = tuple(data.get(key, ()))
-        return cls(**values)
-
 
 def _quality(report: DriftReport) -> list[str]:
     q = report.quality

@@ -24,6 +24,7 @@ from bot.core.types import (
     CompareStatus,
     DeploymentState,
     Effect,
+    Issue,
     LedgerAction,
     LedgerEntry,
     ModelVersionRef,
@@ -79,6 +80,19 @@ class Forge(Protocol):
         ...
 
     def add_reaction(self, repo: str, comment_id: int, reaction: Reaction) -> None: ...
+
+    def find_issue(self, repo: str, marker: str) -> Issue | None:
+        """The bot's own open issue (not a pull request) whose body's first line is `marker`."""
+        ...
+
+    def create_issue(self, repo: str, title: str, body: str) -> Issue:
+        """Open an issue (once: a retried create finds the one it made)."""
+        ...
+
+    def update_issue(self, repo: str, number: int, *, title: str | None = None, body: str | None = None,
+                     state: Literal["open", "closed"] | None = None) -> None:
+        """Edit an issue's title or body, or close or reopen it."""
+        ...
 
     def create_check_run(
         self,

@@ -12,7 +12,7 @@ import typer
 
 from bot.core.errors import ConfigError, MlbotError
 
-from . import demo, init, registry, sandbox, serve, train
+from . import demo, init, registry, sandbox, serve, train, watch
 
 app = typer.Typer(
     name="mlbot",
@@ -25,7 +25,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for group in (train, registry, serve, sandbox, init, demo):
+for group in (train, registry, watch, serve, sandbox, init, demo):
     group.register(app)
 
 

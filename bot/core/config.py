@@ -11,11 +11,12 @@ import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.core.cron import parse_cron
 from bot.core.errors import ConfigError, Problem
 from bot.core.paths import escape_problem, outside_checkout
 
@@ -101,6 +102,30 @@ class PromoteConfig(_Strict):
     deployment: bool = True
 
 
+class WatchConfig(_Strict):
+    """Where production data comes from and how often mlbot looks at it (docs/watch.md)."""
+
+    data: str | None = None  # a path or glob (CSV/Parquet) readable by the job, often outside the repository
+    command: str | None = None  # writes the window to $MLBOT_WATCH_OUTPUT
+    label: str | None = None
+    schedule: str = "0 6 * * *"
+    trend: int = Field(default=8, ge=2, le=52)
+    close_after: int = Field(default=2, ge=1, le=100)
+    refresh: str | None = None  # the team's data-refresh command, run by `/retrain`
+
+    @model_validator(mode="after")
+    def _one_source(self) -> WatchConfig:
+        if bool(self.data) == bool(self.command):
+            raise ValueError("set exactly one of watch.data (a path or glob) or watch.command (writes the "
+                             "window to $MLBOT_WATCH_OUTPUT)")
+        return self
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        return parse_cron(value).text
+
+
 class ProjectConfig(_Strict):
     model: str = Field(min_length=1)
     task: Task
@@ -111,6 +136,7 @@ class ProjectConfig(_Strict):
     ci: CiConfig = Field(default_factory=CiConfig)
     commands: CommandsConfig = Field(default_factory=CommandsConfig)
     promote: PromoteConfig = Field(default_factory=PromoteConfig)
+    watch: WatchConfig | None = None
 
     @property
     def experiment_name(self) -> str:
@@ -172,6 +198,7 @@ def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
         if model is None or not isinstance(part, str) or part not in model.model_fields:
             return []
         annotation = model.model_fields[part].annotation
+        annotation = next((a for a in get_args(annotation) if a is not type(None)), annotation)  # X | None
         model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
     return list(model.model_fields) if model else []
 

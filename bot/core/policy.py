@@ -2,7 +2,9 @@
 
 A policy file holds `gates:`, a list of gates; each gate has a `name` and exactly one kind:
 `metric` + `min`/`max`, `metric` + `vs_production`, `metric` + `slices`, `eval_set`, `data`,
-`model`, `max_negative_flip_rate`, `review` or `checks`. Evaluation into verdicts lives in `bot.core.judge.gates`.
+`model`, `max_negative_flip_rate`, `review` or `checks`; and watch gates, judged on production
+windows by `mlbot watch`: `watch` and `metric` + `vs_reference`. Evaluation into verdicts lives in
+`bot.core.judge.gates` (pull requests) and `bot.core.judge.watch_gates` (windows).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.core.errors import ConfigError, Problem
 from bot.core.judge.metrics import METRICS, OPERATIONAL_METRICS
+from bot.core.policy_watch import VsReference, WatchRule
 
 PRIMARY = "primary"  # stands for the first metric configured in mlbot.yaml
 DEFAULT_POLICY_FILE = "mlbot default policy"
@@ -81,11 +84,13 @@ class ChecksRule(_Strict):
 
 
 GateKind = Literal["threshold", "vs_production", "slices", "eval_set", "data", "model", "negative_flips",
-                   "review", "checks"]
+                   "review", "checks", "watch", "vs_reference"]
+WATCH_KINDS = frozenset({"watch", "vs_reference"})  # judged by `mlbot watch` on production windows
 _KIND_KEYS: dict[GateKind, tuple[str, ...]] = {
     "vs_production": ("vs_production",), "slices": ("slices",), "eval_set": ("eval_set",),
     "data": ("data",), "model": ("model",), "negative_flips": ("max_negative_flip_rate",),
     "review": ("review",), "checks": ("checks",), "threshold": ("min", "max"),
+    "watch": ("watch",), "vs_reference": ("vs_reference",),
 }
 
 
@@ -105,6 +110,8 @@ class Gate(_Strict):
     max_negative_flip_rate: float | None = Field(default=None, ge=0, le=1)  # rows right → wrong, share
     review: ReviewRule | None = None
     checks: ChecksRule | None = None
+    watch: WatchRule | None = None
+    vs_reference: VsReference | None = None
     severity: Literal["block", "warn"] = "block"
     inconclusive: Literal["block", "warn"] = "block"
 
@@ -120,6 +127,11 @@ class Gate(_Strict):
         """Whether the gate compares with production (and so skips before the first promotion)."""
         return self.kind in RELATIVE_KINDS
 
+    @property
+    def watches(self) -> bool:
+        """Whether the gate judges production windows (`mlbot watch`) rather than pull requests."""
+        return self.kind in WATCH_KINDS
+
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str | None) -> str | None:
@@ -131,10 +143,11 @@ class Gate(_Strict):
     def _one_kind(self) -> Gate:
         kinds = self._kinds()
         if len(kinds) != 1:
-            listed = "min/max, vs_production, slices, eval_set, data, model, max_negative_flip_rate, review, checks"
+            listed = ("min/max, vs_production, slices, eval_set, data, model, max_negative_flip_rate, review, "
+                      "checks, watch, vs_reference")
             found = f"found {', '.join(kinds)}" if kinds else "found none"
             raise ValueError(f"a gate needs exactly one kind ({listed}); {found}")
-        needs_metric = kinds[0] in ("threshold", "vs_production", "slices")
+        needs_metric = kinds[0] in ("threshold", "vs_production", "slices", "vs_reference")
         if needs_metric and self.metric is None:
             raise ValueError(f"a {kinds[0].replace('threshold', 'min/max')} gate needs `metric:`")
         if not needs_metric and self.metric is not None:
@@ -170,7 +183,13 @@ class PolicySet:
 
     @property
     def gates(self) -> list[Gate]:
-        return [p.gate for p in self.placed]
+        """The gates a pull request is judged by (watch gates are judged on production windows)."""
+        return [p.gate for p in self.placed if not p.gate.watches]
+
+    @property
+    def watch_gates(self) -> list[Gate]:
+        """The gates `mlbot watch` judges each production window by."""
+        return [p.gate for p in self.placed if p.gate.watches]
 
     @property
     def is_default(self) -> bool:
@@ -197,7 +216,8 @@ def _unknown(what: str, value: str, known: Sequence[str]) -> str:
 
 _MODELS: dict[str, type[BaseModel]] = {
     "gates": Gate, "vs_production": VsProduction, "slices": SliceRule, "data": DataRule,
-    "model": ModelRule, "review": ReviewRule, "checks": ChecksRule,
+    "model": ModelRule, "review": ReviewRule, "checks": ChecksRule, "watch": WatchRule,
+    "vs_reference": VsReference,
 }
 _TYPES = {
     "float": "a number", "int": "a whole number", "string": "text", "bool": "true or false",

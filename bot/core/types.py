@@ -59,6 +59,18 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class Issue:
+    """A plain issue (the production watch keeps one per model and alias)."""
+
+    number: int
+    title: str
+    body: str
+    state: str  # open | closed
+    author: str
+    html_url: str = ""
+
+
+@dataclass(frozen=True)
 class Review:
     author: str
     state: str  # normalised upper case: APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED

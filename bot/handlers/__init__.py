@@ -9,6 +9,7 @@ __all__ = ["ANY_ACTION", "Handler", "Router", "build_router"]
 
 def build_router() -> Router:
     """The router the service runs: every handler module's routes, composed."""
-    from bot.handlers import basic, chatops, lifecycle, promotion, reporting
+    from bot.handlers import basic, chatops, lifecycle, promotion, reporting, watch
 
-    return Router.composed(basic.router, lifecycle.router, reporting.router, promotion.router, chatops.router)
+    return Router.composed(basic.router, lifecycle.router, reporting.router, promotion.router, chatops.router,
+                           watch.router)

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.sandbox import routes_ci, routes_meta, routes_pulls, routes_repos
+from bot.sandbox import routes_ci, routes_issues, routes_meta, routes_pulls, routes_repos
 from bot.sandbox.core import Exchange
 from bot.sandbox.github import SandboxGitHub
 from bot.sandbox.http import answer, error_answer
@@ -22,7 +22,7 @@ def create_app(github: SandboxGitHub) -> FastAPI:
     app = FastAPI(title="mlbot sandbox (a local GitHub stand-in)", docs_url="/_sandbox/docs",
                   openapi_url="/_sandbox/openapi.json", redoc_url=None)
     app.state.github = github
-    for module in (routes_repos, routes_pulls, routes_ci, routes_meta):
+    for module in (routes_repos, routes_pulls, routes_issues, routes_ci, routes_meta):
         app.include_router(module.router)
 
     @app.exception_handler(ApiError)

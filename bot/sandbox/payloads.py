@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.state import IssueComment, Pull, Repo, Store, User
+from bot.sandbox.state import Issue, IssueComment, Pull, Repo, Store, User
 
 JSON = dict[str, Any]
 REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "eyes", "rocket")
@@ -192,4 +192,25 @@ def issue(base: str, store: Store, pull: Pull) -> JSON:
                          "patch_url": full["patch_url"], "merged_at": pull.merged_at},
         "timeline_url": f"{api}/issues/{pull.number}/timeline", "performed_via_github_app": None,
         "state_reason": None,
+    }
+
+
+def plain_issue(base: str, store: Store, item: Issue) -> JSON:
+    """A plain issue (REST and webhook): the pull request's issue shape without `pull_request`."""
+    api = f"{base}/repos/{item.repo}"
+    comments = sum(1 for c in list(store.comments.values()) if c.repo == item.repo and c.number == item.number)
+    return {
+        "url": f"{api}/issues/{item.number}", "repository_url": api,
+        "labels_url": f"{api}/issues/{item.number}/labels{{/name}}",
+        "comments_url": f"{api}/issues/{item.number}/comments",
+        "events_url": f"{api}/issues/{item.number}/events", "html_url": f"{base}/{item.repo}/issues/{item.number}",
+        "id": item.id, "node_id": node_id("I", item.id), "number": item.number,
+        "title": item.title, "user": login_user(base, store, item.author), "labels": [], "state": item.state,
+        "locked": False, "assignee": None, "assignees": [], "milestone": None, "comments": comments,
+        "created_at": item.created_at, "updated_at": item.updated_at, "closed_at": item.closed_at,
+        "author_association": author_association(store, item.repo, item.author), "active_lock_reason": None,
+        "body": item.body, "reactions": {"url": f"{api}/issues/{item.number}/reactions", "total_count": 0,
+                                         **{name: 0 for name in REACTIONS}},
+        "timeline_url": f"{api}/issues/{item.number}/timeline", "performed_via_github_app": None,
+        "state_reason": item.state_reason,
     }

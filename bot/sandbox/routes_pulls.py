@@ -93,6 +93,9 @@ def create_review(owner: str, name: str, number: int, github: Github, login: Use
 @router.get("/repos/{owner}/{name}/issues/{number}")
 def get_issue(owner: str, name: str, number: int, github: Github, who: Who) -> JSONResponse:
     repo = github.visible_repo(f"{owner}/{name}", who.login)
+    plain = github.store.issues.get((repo.full_name.lower(), number))
+    if plain is not None:
+        return answer(payloads.plain_issue(github.base_url, github.store, plain))
     return answer(payloads.issue(github.base_url, github.store, github.store.pull(repo.full_name, number)))
 
 

@@ -96,6 +96,23 @@ class Pull:
 
 
 @dataclass
+class Issue:
+    """A plain issue (not a pull request); numbers are shared with the repository's pull requests."""
+
+    id: int
+    number: int
+    repo: str
+    title: str
+    body: str | None
+    author: str
+    created_at: str
+    updated_at: str
+    state: str = "open"
+    state_reason: str | None = None
+    closed_at: str | None = None
+
+
+@dataclass
 class Reaction:
     id: int
     content: str
@@ -227,6 +244,7 @@ class Store:
     token_expiry: dict[str, str] = field(default_factory=dict)
     repos: dict[str, Repo] = field(default_factory=dict)  # lower-case full name -> repo
     pulls: dict[tuple[str, int], Pull] = field(default_factory=dict)
+    issues: dict[tuple[str, int], Issue] = field(default_factory=dict)  # plain issues only
     next_number: dict[str, int] = field(default_factory=dict)
     comments: dict[int, IssueComment] = field(default_factory=dict)
     check_runs: dict[int, CheckRun] = field(default_factory=dict)

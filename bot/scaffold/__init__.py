@@ -30,9 +30,11 @@ from .data import (
 )
 from .policy import default_policy, library, library_policy, render_policy
 from .workflows import (
+    WATCH_WORKFLOW_PATH,
     WORKFLOW_PATH,
     install_spec,
     is_release,
+    render_watch_workflow,
     render_workflow,
     upgrade_workflows,
     workflow_template,
@@ -207,6 +209,8 @@ def plan_init(root: Path, *, data: Path | None = None, eval_data: Path | None = 
         notes.append(f"{root} is not a git repository (or has no branch yet): the workflow promotes on "
                      "pushes to `main`; edit `branches:` in it if your default branch has another name")
     planned.append(PlannedFile(WORKFLOW_PATH, render_workflow(branch).encode(), "training workflow"))
+    planned.append(PlannedFile(WATCH_WORKFLOW_PATH, render_watch_workflow().encode(),
+                               "scheduled production watch (idle until `watch:` is set in mlbot.yaml)"))
     if not is_release():
         notes.append(f"this mlbot ({install_spec()}) is not a release on the package index: set the "
                      "repository variable MLBOT_INSTALL to what the workflow should install")
@@ -244,7 +248,8 @@ def init_project(root: Path, *, data: Path | None = None, eval_data: Path | None
 
 def commit_list(data: Sequence[str]) -> str:
     """The files and folders `init` asks the user to commit, data first as mlbot.yaml names it."""
-    return ", ".join([*data_entries(*data), "mlbot.yaml", "policies/", ".gitignore", WORKFLOW_PATH.as_posix()])
+    return ", ".join([*data_entries(*data), "mlbot.yaml", "policies/", ".gitignore", WORKFLOW_PATH.as_posix(),
+                      WATCH_WORKFLOW_PATH.as_posix()])
 
 
 def next_steps(root: Path, data: Sequence[str] = ()) -> list[str]:

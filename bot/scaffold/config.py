@@ -86,5 +86,15 @@ def render_config(spec: ProjectSpec) -> str:
         "  alias: production",
         "  git_tag: true",
         "  deployment: true",
+        "# Production watch (docs/watch.md): uncomment to have `mlbot watch` (the scheduled",
+        "# .github/workflows/mlbot-watch.yml, or `mlbot serve`) compare production data with training.",
+        "# watch:",
+        '#   data: "/data/production/*.parquet"   # a path or glob the job can read (CSV or Parquet)',
+        "#   # command: python extract.py        # or your query, writing the window to $MLBOT_WATCH_OUTPUT",
+        f"#   label: {json.dumps(spec.target)}              # if labels arrive with the data; omit otherwise",
+        '#   schedule: "0 6 * * *"               # cron, UTC: every day at 06:00',
+        "#   trend: 8                            # windows shown in the issue's trend",
+        "#   close_after: 2                      # healthy windows before the bot closes the issue",
+        "#   refresh: python refresh_data.py     # what `/retrain` runs to refresh the training data",
     ]
     return "\n".join(lines) + "\n"

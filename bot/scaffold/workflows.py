@@ -18,6 +18,8 @@ from pathlib import Path
 from bot import DISTRIBUTION, __version__
 
 WORKFLOW_PATH = Path(".github/workflows/mlbot-train.yml")
+WATCH_WORKFLOW_PATH = Path(".github/workflows/mlbot-watch.yml")
+DEFAULT_WATCH_CRON = "0 6 * * *"
 WORKFLOWS_DIR = Path(".github/workflows")
 # What the template installs when nothing is pinned: the default of an expression or a shell expansion.
 _BARE_DEFAULTS = (
@@ -37,9 +39,9 @@ def is_release(version: str = __version__) -> bool:
     return re.fullmatch(r"\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?", version) is not None
 
 
-def workflow_template() -> str:
-    """The canonical training workflow (`bot/scaffold/mlbot-train.yml`), before pinning."""
-    return (importlib.resources.files("bot.scaffold") / "mlbot-train.yml").read_text()
+def workflow_template(name: str = "mlbot-train.yml") -> str:
+    """A canonical workflow (`bot/scaffold/mlbot-train.yml` or `mlbot-watch.yml`), before pinning."""
+    return (importlib.resources.files("bot.scaffold") / name).read_text()
 
 
 def pin_installs(text: str, spec: str) -> str:
@@ -55,6 +57,12 @@ def render_workflow(branch: str | None, spec: str | None = None) -> str:
     if branch and branch != "main":
         text = text.replace("    branches: [main]\n", f"    branches: [{json.dumps(branch)}]\n", 1)
     return text
+
+
+def render_watch_workflow(schedule: str = DEFAULT_WATCH_CRON, spec: str | None = None) -> str:
+    """The scheduled watch workflow, running on `schedule` (watch.schedule), installing `spec`."""
+    text = pin_installs(workflow_template("mlbot-watch.yml"), spec or install_spec())
+    return text.replace(f'    - cron: "{DEFAULT_WATCH_CRON}"', f"    - cron: {json.dumps(schedule)}", 1)
 
 
 def installed_specs(text: str) -> list[str]:

@@ -10,11 +10,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from bot.ports import Context
 from bot.service.telemetry import Telemetry
 from bot.usecases.locks import holding
 from bot.usecases.reconcile import reconcile
+from bot.usecases.watch_schedule import schedule_watch
 
 log = logging.getLogger("mlbot.reconcile")
 
@@ -63,3 +65,7 @@ class Reconciler:
                 if self.telemetry is not None:
                     self.telemetry.count("mlbot_reconciled", done.promotions, kind="promotion")
                     self.telemetry.count("mlbot_reconciled", done.trainings, kind="training")
+                try:  # the production watch's schedule: one job per window, deduped by its key
+                    schedule_watch(ctx, repo, datetime.now(UTC))
+                except Exception as error:  # e.g. a broken mlbot.yaml: the check on its next PR says so
+                    log.warning("could not schedule the watch of %s: %s", repo, error)

@@ -93,9 +93,10 @@ def test_files_are_concatenated_in_sorted_path_order() -> None:
      "model_size_mb, predict_p95_ms, train_seconds, primary"),
     ("gates:\n  - name: a\n    eval_set: unchanged\n    data: {schema: unchanged}\n",
      "policies/x.yaml: gates[0]: a gate needs exactly one kind (min/max, vs_production, slices, eval_set, "
-     "data, model, max_negative_flip_rate, review, checks); found eval_set, data"),
+     "data, model, max_negative_flip_rate, review, checks, watch, vs_reference); found eval_set, data"),
     ("gates:\n  - name: a\n", "policies/x.yaml: gates[0]: a gate needs exactly one kind (min/max, "
-     "vs_production, slices, eval_set, data, model, max_negative_flip_rate, review, checks); found none"),
+     "vs_production, slices, eval_set, data, model, max_negative_flip_rate, review, checks, watch, "
+     "vs_reference); found none"),
     ("gates:\n  - name: a\n    min: 0.5\n", "policies/x.yaml: gates[0]: a min/max gate needs `metric:`"),
     ("gates:\n  - name: a\n    metric: f1\n    eval_set: unchanged\n",
      "policies/x.yaml: gates[0]: `metric:` does not apply to eval_set gates; remove it"),

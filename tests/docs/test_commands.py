@@ -37,6 +37,7 @@ NOT_RUN: list[tuple[str, str]] = [
     (r"^mlbot sandbox\b", "a server that runs until it is stopped; tests/sandbox runs it"),
     (r"^(sudo )?(apt-get|dnf) install\b", "installs a system package; `make sandbox-tool` does it for the tests"),
     (r"^mlbot worker --requeue\b", "needs the id of a delivery that failed; tests/reliability requeues one"),
+    (r"^mlbot watch\b", "needs a promoted model and production data; tests/watch/test_watch_flow.py runs it"),
 ]
 # Documented exit codes other than 0 (SPEC: 1 means "refused" or "not promotable", never a usage error).
 EXIT_CODES: list[tuple[str, set[int]]] = [(r"^mlbot (gates|promote|rollback)\b", {0, 1})]

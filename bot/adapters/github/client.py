@@ -33,6 +33,7 @@ from bot.adapters.github.convert import (
     refusal,
     review,
 )
+from bot.adapters.github.issues import Issues
 from bot.adapters.github.once import Attempt, Plan, Unsure
 from bot.adapters.github.releases import Releases
 from bot.adapters.github.retry import RetryPolicy, call_with_retries
@@ -57,7 +58,7 @@ T = TypeVar("T")
 STATUSES: tuple[str, ...] = get_args(CompareStatus)
 
 
-class GitHubForge(Releases):
+class GitHubForge(Releases, Issues):
     """`bot.ports.Forge` over the GitHub REST API (github.com, GHES or the sandbox); deployments and tags
     come from `Releases`."""
 

@@ -68,6 +68,13 @@ def artifact_location(tracking_uri: str) -> str | None:
     return (database.parent / "mlartifacts").as_uri() if database.is_absolute() else None
 
 
+def _record(run: Any) -> RunRecord:
+    return RunRecord(run_id=run.info.run_id, experiment_id=str(run.info.experiment_id),
+                     tags=dict(run.data.tags), params=dict(run.data.params),
+                     metrics={k: float(v) for k, v in run.data.metrics.items()},
+                     artifact_uri=str(run.info.artifact_uri), start_time=int(run.info.start_time or 0))
+
+
 class RunStore:
     """Training runs in one MLflow tracking store; connects on first use."""
 
@@ -166,6 +173,19 @@ class RunStore:
         # a commit trained on its own wins over one that reused another commit's run
         return str(runs[0].info.run_id) if runs else None
 
+
+    def watch_runs(self, experiment: str, model: str, alias: str, limit: int) -> list[RunRecord]:
+        """The newest finished monitoring runs (`mlbot.trigger = watch`) of `model`@`alias`, newest first."""
+        with tracker_errors(self.tracking_uri, "search the monitoring runs"):
+            found = self.client.get_experiment_by_name(experiment)
+            if found is None:
+                return []
+            query = (f"tags.`mlbot.trigger` = 'watch' AND tags.`mlbot.model` = '{model}' AND "
+                     f"tags.`mlbot.watch_alias` = '{alias}' AND tags.`mlbot.status` = 'finished'")
+            runs = self.client.search_runs([found.experiment_id], query, max_results=limit,
+                                           order_by=["attributes.start_time DESC"])
+        return [_record(r) for r in runs]
+
     # --- writing a run -------------------------------------------------------------------
 
     def start_run(self, experiment: str, run_name: str, tags: Mapping[str, str]) -> str:
@@ -239,10 +259,7 @@ class RunStore:
                     raise NotFound(f"MLflow has no run {run_id}",
                                    hint="check the run id and MLFLOW_TRACKING_URI") from None
                 raise
-        return RunRecord(run_id=run.info.run_id, experiment_id=str(run.info.experiment_id),
-                         tags=dict(run.data.tags), params=dict(run.data.params),
-                         metrics={k: float(v) for k, v in run.data.metrics.items()},
-                         artifact_uri=str(run.info.artifact_uri), start_time=int(run.info.start_time or 0))
+        return _record(run)
 
     def _download(self, run_id: str, path: str) -> bytes:
         with tempfile.TemporaryDirectory(prefix="mlbot-download-") as tmp:

@@ -61,10 +61,16 @@ def _fmt(value: float | None, signed: bool = False) -> str:
 
 
 TRIGGERS = ("pull_request", "command", "merge", "manual")
-ProjectOption = Annotated[Path, typer.Option("--project", "-p", help="Directory with mlbot.yaml.")]
+ProjectOption = Annotated[Path, typer.Option("--project", "-p", metavar="DIR", help="Directory with mlbot.yaml.")]
 ParamOption = Annotated[list[str] | None, typer.Option(
-    "--param", help="Override a train param: name=value (repeatable).")]
-ParamsOption = Annotated[str | None, typer.Option("--params", help="Overrides as one JSON object.")]
+    "--param", metavar="NAME=VALUE", help="Override a train param (repeatable).")]
+ParamsOption = Annotated[str | None, typer.Option("--params", metavar="JSON", help="Overrides as one JSON object.")]
+ShaOption = Annotated[str | None, typer.Option(metavar="SHA", help="The commit (default: the checkout's HEAD).")]
+PrOption = Annotated[int | None, typer.Option(metavar="N", help="Pull request number, if any.")]
+BranchOption = Annotated[str | None, typer.Option(metavar="BRANCH", help="Branch (default: the checkout's).")]
+TriggerOption = Annotated[str, typer.Option(metavar="TRIGGER", help="Why: pull_request, command, merge or manual.")]
+RepoOption = Annotated[str, typer.Option(metavar="OWNER/NAME", help="For the mlbot.repo tag.")]
+CiUrlOption = Annotated[str, typer.Option("--ci-url", metavar="URL", help="Link to the CI job (mlbot.ci_url tag).")]
 
 
 def _progress(line: str) -> None:
@@ -97,14 +103,14 @@ def _print_result(result: Any, verb: str) -> None:
 
 def train(
     project: ProjectOption = Path("."),
-    sha: Annotated[str | None, typer.Option(help="Commit trained (default: the checkout's HEAD).")] = None,
-    pr: Annotated[int | None, typer.Option(help="Pull request number, if any.")] = None,
-    branch: Annotated[str | None, typer.Option(help="Branch name (default: the checkout's branch).")] = None,
-    trigger: Annotated[str, typer.Option(help="pull_request | command | merge | manual.")] = "manual",
+    sha: ShaOption = None,
+    pr: PrOption = None,
+    branch: BranchOption = None,
+    trigger: TriggerOption = "manual",
     param: ParamOption = None,
     params: ParamsOption = None,
-    repo: Annotated[str, typer.Option(help="owner/name, for the mlbot.repo tag.")] = "",
-    ci_url: Annotated[str, typer.Option("--ci-url", help="Link to the CI job (mlbot.ci_url tag).")] = "",
+    repo: RepoOption = "",
+    ci_url: CiUrlOption = "",
     force: Annotated[bool, typer.Option("--force", help="Retrain even when a cached run matches.")] = False,
 ) -> None:
     """Train the candidate (fit in a child process), score it beside production, log it to MLflow."""
@@ -140,14 +146,14 @@ def evaluate(
         "--config", help="The base branch's mlbot.yaml: eval data, target, metrics and slices.")] = None,
     policies: Annotated[Path | None, typer.Option(
         "--policies", help="The base branch's policies/ directory (checked against the metrics).")] = None,
-    sha: Annotated[str | None, typer.Option(help="Commit evaluated (default: the checkout's HEAD).")] = None,
-    pr: Annotated[int | None, typer.Option(help="Pull request number, if any.")] = None,
-    branch: Annotated[str | None, typer.Option(help="Branch name (default: the checkout's branch).")] = None,
-    trigger: Annotated[str, typer.Option(help="pull_request | command | merge | manual.")] = "manual",
+    sha: ShaOption = None,
+    pr: PrOption = None,
+    branch: BranchOption = None,
+    trigger: TriggerOption = "manual",
     param: ParamOption = None,
     params: ParamsOption = None,
-    repo: Annotated[str, typer.Option(help="owner/name, for the mlbot.repo tag.")] = "",
-    ci_url: Annotated[str, typer.Option("--ci-url", help="Link to the CI job (mlbot.ci_url tag).")] = "",
+    repo: RepoOption = "",
+    ci_url: CiUrlOption = "",
     tempfail_exit: Annotated[bool, typer.Option(
         "--tempfail-exit", hidden=True, help="Exit 75 when MLflow is unavailable (the local runner retries).")] = False,
 ) -> None:

@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,16 @@ class _Renewer:
         self._thread.join(5)
 
 
+@contextmanager
+def connected(path: Path) -> Iterator[sqlite3.Connection]:
+    """A short-lived autocommit connection to the queue's SQLite file (closed after the block)."""
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
 class SqliteLocks:
     """`ports.Locks` in a SQLite file (the queue's)."""
 
@@ -55,13 +65,8 @@ class SqliteLocks:
             db.execute("CREATE TABLE IF NOT EXISTS mlbot_locks (key TEXT PRIMARY KEY, token TEXT NOT NULL, "
                        "expires REAL NOT NULL)")
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            yield db
-        finally:
-            db.close()
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connected(self.path)
 
     def _try(self, key: str, token: str, lease: float) -> bool:
         now = time.time()

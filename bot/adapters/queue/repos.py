@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
+
+from bot.adapters.queue.locks import connected
 
 
 class SqliteRepositories:
@@ -20,13 +21,8 @@ class SqliteRepositories:
         with self._db() as db:
             db.execute("CREATE TABLE IF NOT EXISTS mlbot_repositories (repo TEXT PRIMARY KEY, since REAL NOT NULL)")
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            yield db
-        finally:
-            db.close()
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connected(self.path)
 
     def add(self, repo: str) -> None:
         with self._db() as db:

@@ -123,3 +123,18 @@ def test_a_workflow_run_the_bot_did_not_dispatch_changes_nothing():
     for event in forged:
         lifecycle.workflow_finished(event, ctx)
     assert ctx.forge.checks == [] and ctx.forge.comments == []
+
+
+def test_a_training_cut_short_by_a_shutdown_goes_back_to_the_queue_instead_of_failing():
+    import pytest
+
+    from bot.core.errors import ShuttingDown
+
+    runner = FakeRunner(TrainingOutcome(False, None, "", 1.0, "stopped"))
+    ctx = context(runner=runner)
+    lifecycle.train_pull_request(opened(), ctx)
+    kind, payload, _ = ctx.queue.jobs[0]
+    runner.stop_all()  # SIGTERM: what runs is killed, nothing new starts
+    with pytest.raises(ShuttingDown):  # not an MlbotError: the queue runs the job again after the restart
+        lifecycle.run_queued_training(UnknownEvent(kind, "", "", None, "", payload=payload), ctx)
+    assert ctx.queue.kinds() == ["mlbot.train"]  # no "training failed" outcome was queued

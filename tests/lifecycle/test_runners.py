@@ -320,3 +320,13 @@ def test_the_job_tree_is_removed_even_where_the_fit_locked_itself_in(tmp_path: P
     (tree / "output" / "locked").chmod(0)
     remove_tree(tree)
     assert not tree.exists()
+
+
+@pytest.mark.usefixtures("bwrap")
+def test_mlflow_down_while_evaluating_hands_the_job_back_to_the_queue(origin: Origin, tmp_path: Path) -> None:
+    from bot.core.errors import Transient
+
+    down = 'import sys; print("error: MLflow at http://mlflow:5000 is unreachable", file=sys.stderr); sys.exit(75)'
+    with pytest.raises(Transient, match="could not reach MLflow") as raised:
+        runner(origin, tmp_path, evaluate=down).dispatch(job(origin.pr_sha))
+    assert raised.value.dependency == "MLflow"  # the queue waits it out and runs the training again

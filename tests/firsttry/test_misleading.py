@@ -113,7 +113,7 @@ def test_policy_key_typos_and_metric_names_come_in_one_round(cli: Cli, project: 
     assert result.err == (
         "error: policies/gates.yaml: gates[0].mni: unknown key 'mni' (did you mean 'min'?); allowed keys: name, "
         "description, metric, min, max, vs_production, slices, eval_set, data, model, max_negative_flip_rate, "
-        "review, checks, severity, inconclusive\n"
+        "review, checks, watch, vs_reference, severity, inconclusive\n"
         "error: policies/gates.yaml: gates[1].metric: 'rmse' is a regression metric and this is a classification "
         "model; gate on one of its metrics (roc_auc, accuracy, f1)\n"
         "error: policies/gates.yaml: gates[2].metric: 'log_loss' is not among the metrics in mlbot.yaml "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -179,7 +180,8 @@ def create_app(settings: Settings, *, queue: DurableQueue | None = None, router:
 
             processor = attach_worker(durable, routes, context_factory or composition.context_factory(settings),
                                       metrics)
-            await run_in_threadpool(processor.recover_registry)  # a promotion a crash cut short is finished
+            # a promotion a crash cut short is finished, in the background: serving never waits on MLflow
+            threading.Thread(target=processor.recover_registry, name="mlbot-recover", daemon=True).start()
             consumer = durable.consumer(threads)
             consumer.start()
             durable.start_reaper()

@@ -25,11 +25,12 @@ def test_or_expressions_take_the_first_non_empty_operand(expression: str, inputs
     assert evaluate_or(expression, inputs) == expected
 
 
-def test_the_template_run_name_carries_the_dispatched_sha_and_pr() -> None:
-    title = _display_title(workflow_template(), "mlbot", {"sha": SHA, "pr": "12", "params": "{}"})
-    assert title == f"mlbot train sha={SHA} pr=12"
+def test_the_template_run_name_carries_the_dispatched_sha_pr_and_nonce() -> None:
+    nonce = "f" * 32
+    title = _display_title(workflow_template(), "mlbot", {"sha": SHA, "pr": "12", "params": "{}", "nonce": nonce})
+    assert title == f"mlbot train sha={SHA} pr=12 nonce={nonce}"
     manual = _display_title(workflow_template(), "mlbot", {"sha": SHA, "pr": ""})
-    assert manual == f"mlbot train sha={SHA} pr="
+    assert manual == f"mlbot train sha={SHA} pr= nonce="  # no nonce: the bot counts no such run
 
 
 def test_a_workflow_without_run_name_is_titled_by_its_name() -> None:

@@ -89,6 +89,9 @@ class Sandbox(Protocol):
 def python_roots() -> list[Path]:
     """Return what this interpreter and mlbot need to run: prefixes, venv, and mlbot's package dirs."""
     roots = [Path(sys.base_prefix), Path(sys.prefix), Path(sys.exec_prefix)]
+    # site-packages reached through a .pth line live outside the prefixes (a venv borrowing another's)
+    roots += [Path(entry) for entry in sys.path
+              if entry and Path(entry).name in ("site-packages", "dist-packages") and Path(entry).is_dir()]
     for package in ("bot", "bot.policies"):  # an editable install maps bot.policies elsewhere
         spec = importlib.util.find_spec(package)
         if spec is not None and spec.origin:

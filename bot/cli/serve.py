@@ -89,7 +89,7 @@ def worker(
                                            threads)
     require_github(settings)
     processor = attach_worker(queue, build_router(), context_factory(settings))  # the same ports as `mlbot serve`
-    processor.recover_registry()  # a promotion a crash interrupted is finished before new work
+    processor.context()  # built now: a promotion a crash interrupted is finished before new work
     queue.start_reaper()
     Reconciler(processor.context, settings.reconcile_interval).start()
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -180,8 +179,6 @@ def create_app(settings: Settings, *, queue: DurableQueue | None = None, router:
 
             processor = attach_worker(durable, routes, context_factory or composition.context_factory(settings),
                                       metrics)
-            # a promotion a crash cut short is finished, in the background: serving never waits on MLflow
-            threading.Thread(target=processor.recover_registry, name="mlbot-recover", daemon=True).start()
             consumer = durable.consumer(threads)
             consumer.start()
             durable.start_reaper()

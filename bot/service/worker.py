@@ -30,13 +30,21 @@ class DeliveryProcessor:
         self._context: Context | None = None
         self._lock = threading.Lock()
         self._repositories: set[str] = set()  # remembered in the shared book already, by this process
+        self._recovered = False  # interrupted promotions are finished once, when the context is first built
 
     def context(self) -> Context:
-        """The ports handed to handlers, built once (a process that only pings never talks to GitHub)."""
+        """The ports handed to handlers, built once (a process that only pings never talks to GitHub).
+
+        Built on the first job, which first finishes any promotion a crash interrupted: by then the
+        process is serving, and whatever created the MLflow store has created it.
+        """
         with self._lock:
-            if self._context is None:
-                self._context = self.context_factory(self.queue)
-            return self._context
+            if self._context is not None:
+                return self._context
+            ctx = self._context = self.context_factory(self.queue)
+        if not self._recovered:
+            self.recover_registry(ctx)
+        return ctx
 
     def __call__(self, delivery: Delivery) -> None:
         """Parse, type and dispatch one delivery; MlbotErrors fail it, anything else is retried."""
@@ -59,13 +67,15 @@ class DeliveryProcessor:
             ctx = self._context
         return sum(runner.stop_all() for runner in ctx.runners.values()) if ctx is not None else 0
 
-    def recover_registry(self) -> list[PromotionIntent]:
-        """At start: finish the promotions and rollbacks a crash interrupted; return the GitHub effects owed.
+    def recover_registry(self, ctx: Context | None = None) -> list[PromotionIntent]:
+        """Finish the promotions and rollbacks a crash interrupted; return the GitHub effects owed.
 
-        Best effort: MLflow being down now is not a reason not to start (the next move recovers too).
+        Best effort: MLflow being down now is not a reason not to work (the next move recovers too).
         """
+        self._recovered = True
         try:
-            tracker = self.context().tracker
+            ctx = ctx or self.context()
+            tracker = ctx.tracker
             owed = tracker.recover() if tracker is not None else []
         except Exception as error:  # MLflow or GitHub down, a bad setting: the next move recovers too
             log.warning("could not look for interrupted promotions: %s", error)
@@ -74,7 +84,7 @@ class DeliveryProcessor:
             log.warning("the %s of %s v%s (ledger #%d) still owes %s on GitHub: doing it now", intent.action,
                         intent.model, intent.version, intent.seq, ", ".join(intent.pending))
         try:
-            finish_owed(self.context(), owed)
+            finish_owed(ctx, owed)
         except Exception as error:  # GitHub down now: the intents stay owed, for the next start or move
             log.warning("could not finish what interrupted promotions owe on GitHub: %s", error)
         return owed

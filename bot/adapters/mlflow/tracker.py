@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from bot.adapters.mlflow import tracker_errors
 from bot.adapters.mlflow.runs import RunStore
@@ -14,6 +15,13 @@ from bot.ports import Effect, LedgerEntry, ModelVersionRef, Promotion, Promotion
 
 if TYPE_CHECKING:
     from bot.adapters.mlflow.registry import Registry
+
+
+def store_exists(tracking_uri: str) -> bool:
+    """False only for a SQLite store whose file is not there yet (servers and other stores: True)."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return True
+    return Path(unquote(tracking_uri.removeprefix("sqlite:///").split("?")[0])).exists()
 
 
 class MlflowTracker:
@@ -76,6 +84,8 @@ class MlflowTracker:
 
     def recover(self, model: str | None = None) -> list[PromotionIntent]:
         """Finish interrupted moves of `model` (of every model when None); the intents with GitHub effects owed."""
+        if not store_exists(self.tracking_uri):
+            return []  # nothing was ever promoted; and creating the store here would race whoever creates it
         with tracker_errors(self.tracking_uri, f"recover interrupted promotions of {model or 'any model'}"):
             models = [model] if model is not None else self.registry.models_with_intents()
             return [intent for name in models for intent in self.registry.recover(name)]

@@ -69,7 +69,7 @@ def worker(
 ) -> None:
     """Process queued deliveries (scale out with several of these on a Redis queue)."""
     from bot.handlers import build_router
-    from bot.service.composition import context_factory, open_queue
+    from bot.service.composition import build_repositories, context_factory, open_queue
     from bot.service.reconciler import Reconciler
     from bot.service.worker import attach_worker
 
@@ -91,7 +91,7 @@ def worker(
     processor = attach_worker(queue, build_router(), context_factory(settings))  # the same ports as `mlbot serve`
     processor.context()  # built now: a promotion a crash interrupted is finished before new work
     queue.start_reaper()
-    Reconciler(processor.context, settings.reconcile_interval).start()
+    Reconciler(processor.context, settings.reconcile_interval, repositories=build_repositories(settings)).start()
     try:
         # huey owns SIGINT/SIGTERM here; the running trainings are stopped first, their jobs handed back
         queue.consumer(threads, in_thread=False, on_stop=processor.stop_runners).run()

@@ -182,7 +182,8 @@ def create_app(settings: Settings, *, queue: DurableQueue | None = None, router:
             consumer = durable.consumer(threads)
             consumer.start()
             durable.start_reaper()
-            reconciler = Reconciler(processor.context, settings.reconcile_interval, metrics).start()
+            book = composition.build_repositories(settings) if context_factory is None else None
+            reconciler = Reconciler(processor.context, settings.reconcile_interval, metrics, book).start()
         # What is imported and built so far lives as long as the process: keep it out of the
         # garbage collector's full passes, which otherwise stall requests now and then.
         gc.freeze()

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.ports import Context
+from bot.ports import Context, Repositories
 from bot.service.telemetry import Telemetry
 from bot.usecases.locks import holding
 from bot.usecases.reconcile import reconcile
@@ -24,8 +24,10 @@ log = logging.getLogger("mlbot.reconcile")
 class Reconciler:
     """A daemon thread: one round per interval over every repository the bot has worked for."""
 
-    def __init__(self, context: Callable[[], Context], interval: float, telemetry: Telemetry | None = None) -> None:
+    def __init__(self, context: Callable[[], Context], interval: float, telemetry: Telemetry | None = None,
+                 repositories: Repositories | None = None) -> None:
         self.context, self.interval, self.telemetry = context, interval, telemetry
+        self.repositories = repositories  # the book itself, read without building the context
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="mlbot-reconciler", daemon=True)
 
@@ -49,7 +51,9 @@ class Reconciler:
             self._stop.wait(max(1.0, self.interval - (time.monotonic() - started)))
 
     def round(self) -> None:
-        """Reconcile every known repository once."""
+        """Reconcile every known repository once (none known yet: nothing is built, nothing imported)."""
+        if self.repositories is not None and not self.repositories.since():
+            return  # a fresh bot: no GitHub client or MLflow import just to find nothing to do
         ctx = self.context()
         if ctx.repositories is None:
             return

@@ -206,6 +206,7 @@ class Context:
     repositories: Repositories | None = None  # None: no reconciler in this process
     secrets: tuple[str, ...] = ()  # every secret value the bot holds: redacted from logs shown on GitHub
     memo: Any = None  # bot.usecases.memo.Memo, created on first use
+    local_locks: dict[str, Any] = field(default_factory=dict)  # this context's in-process locks, by key
 
 
 class Runner(Protocol):

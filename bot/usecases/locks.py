@@ -13,14 +13,13 @@ from contextlib import contextmanager
 from bot.ports import Context
 
 _guard = threading.Lock()
-_local: dict[str, threading.Lock] = {}
 
 
 @contextmanager
 def holding(ctx: Context, key: str, *, lease: float = 120.0) -> Iterator[None]:
     """Hold `key` in this process and, when the context has a shared lock port, across processes."""
-    with _guard:
-        local = _local.setdefault(key, threading.Lock())
+    with _guard:  # the context's own locks: two bots in one process (tests, the demo) never share one
+        local = ctx.local_locks.setdefault(key, threading.Lock())
     with local:
         if ctx.locks is None:
             yield

@@ -34,17 +34,23 @@ from bot.core.types import (
     PullRequest,
     Reaction,
     Review,
+    RefreshJob,
+    RefreshOutcome,
     RunRecord,
+    Snooze,
     TrainingJob,
     TrainingOutcome,
+    WatchJob,
+    WatchOutcome,
 )
+from bot.core.watch_report import WatchSummary
 
 __all__ = [
     "CheckConclusion", "CheckOutput", "CheckRun", "CheckStatus", "Comment", "CommitComparison",
     "CommitStatus", "CompareStatus", "Context", "DeploymentState", "Effect", "Forge", "JobQueue",
     "LedgerAction", "LedgerEntry", "Locks", "ModelVersionRef", "Permission", "Promotion", "PromotionIntent",
-    "PullRequest", "Reaction", "Repositories", "Review", "RunRecord", "Runner", "Tracker", "TrainingJob",
-    "TrainingOutcome",
+    "PullRequest", "Reaction", "RefreshJob", "RefreshOutcome", "Repositories", "Review", "RunRecord", "Runner",
+    "Snooze", "Tracker", "TrainingJob", "TrainingOutcome", "WatchJob", "WatchOutcome", "WatchSummary",
 ]
 
 
@@ -153,6 +159,15 @@ class Forge(Protocol):
         """Create an annotated tag object and its ref (idempotent when it already points at sha)."""
         ...
 
+    def propose_change(self, repo: str, *, base: str, base_sha: str, branch: str,
+                       files: Mapping[str, bytes | None], message: str, title: str, body: str) -> PullRequest:
+        """Commit `files` (None: delete) on `branch`, made from `base_sha`, and open a pull request into `base`.
+
+        Idempotent: a branch already made, a file already written or an open pull request of `branch`
+        is reused, so a retried job opens one pull request.
+        """
+        ...
+
 
 
 class JobQueue(Protocol):
@@ -225,6 +240,14 @@ class Runner(Protocol):
         """Stop what runs here now (whole process trees) and refuse new work; how many were running."""
         ...
 
+    def watch(self, job: WatchJob) -> WatchOutcome | None:
+        """Judge one production window (`mlbot watch`): None when it runs elsewhere (a scheduled workflow)."""
+        ...
+
+    def refresh(self, job: RefreshJob) -> RefreshOutcome | None:
+        """Run `watch.refresh` on the default branch: the changed files, or None when a workflow does it."""
+        ...
+
 
 
 class Tracker(Protocol):
@@ -274,4 +297,16 @@ class Tracker(Protocol):
 
     def history(self, model: str) -> list[LedgerEntry]:
         """Every promotion and rollback of `model`, oldest first."""
+        ...
+
+    def latest_watch(self, experiment: str, model: str, alias: str) -> tuple[WatchSummary, float] | None:
+        """The newest finished monitoring run of `model`@`alias`: its summary and when it ran (epoch s)."""
+        ...
+
+    def watch_snooze(self, model: str, alias: str) -> Snooze | None:
+        """The `/snooze` of `model`@`alias` (also when it has ended), or None."""
+        ...
+
+    def snooze_watch(self, model: str, alias: str, snooze: Snooze | None) -> None:
+        """Record (None: clear) the `/snooze` of `model`@`alias` on the registered model."""
         ...

@@ -144,6 +144,61 @@ class TrainingOutcome:
     message: str = ""
 
 
+# --- Production watch -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WatchJob:
+    """Judge one production window of `repo` with the default branch's mlbot.yaml at `sha`."""
+
+    repo: str
+    branch: str  # the default branch
+    sha: str
+    window: str  # the scheduled window (ISO minute, UTC), for logs
+    clone_url: str = ""
+
+
+@dataclass(frozen=True)
+class WatchOutcome:
+    """How a watch that ran here ended: `summary` is `WatchSummary.to_json()`, None when it failed."""
+
+    ok: bool
+    summary: dict[str, Any] | None
+    log_tail: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RefreshJob:
+    """Run `watch.refresh` on the default branch at `sha`, asked by `by` in watch issue `issue`."""
+
+    repo: str
+    branch: str  # the default branch
+    sha: str
+    issue: int
+    by: str
+    comment_id: int
+    clone_url: str = ""
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """What the refresh changed: path → new content (None: deleted), relative to the repository root."""
+
+    ok: bool
+    files: dict[str, bytes | None]
+    log_tail: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Snooze:
+    """A `/snooze`: until when (epoch seconds) the watch of a model stays quiet, and who asked."""
+
+    until: float
+    by: str
+
+
 # --- Registry (MLflow) ----------------------------------------------------------------------
 
 LedgerAction = Literal["promote", "rollback"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from bot.core import markers
@@ -69,9 +69,23 @@ class WatchSummary:
     notes: tuple[str, ...] = ()
     trend: tuple[TrendPoint, ...] = field(default_factory=tuple)  # oldest first, this window last
     run_url: str | None = None
+    snoozed_until: float | None = None  # epoch seconds: a `/snooze` in force when this window was judged
+    snoozed_by: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WatchSummary:
+        """The summary `to_json` wrote (unknown keys, from a newer mlbot, are ignored)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["gates"] = tuple(GateLine(**{**g, "details": tuple(g.get("details") or ())})
+                                for g in data.get("gates") or ())
+        values["trend"] = tuple(TrendPoint(**p) for p in data.get("trend") or ())
+        for name in ("drifted", "quality", "predictions", "metrics", "notes"):
+            values[name] = tuple(data.get(name) or ())
+        return cls(**values)
 
 
 def _quality(report: DriftReport) -> list[str]:

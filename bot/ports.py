@@ -91,6 +91,10 @@ class Forge(Protocol):
         """The bot's own open issue (not a pull request) whose body's first line is `marker`."""
         ...
 
+    def get_issue(self, repo: str, number: int) -> Issue:
+        """Issue `number` as it is now (its author and body, e.g. to recognise the watch issue)."""
+        ...
+
     def create_issue(self, repo: str, title: str, body: str) -> Issue:
         """Open an issue (once: a retried create finds the one it made)."""
         ...
@@ -157,6 +161,10 @@ class Forge(Protocol):
 
     def create_tag(self, repo: str, tag: str, sha: str, message: str) -> None:
         """Create an annotated tag object and its ref (idempotent when it already points at sha)."""
+        ...
+
+    def branch_sha(self, repo: str, branch: str) -> str:
+        """The commit `branch` points at now."""
         ...
 
     def propose_change(self, repo: str, *, base: str, base_sha: str, branch: str,

@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.core.commands import COMMANDS
+from bot.core.commands import COMMANDS_AT, Place
 from bot.core.types import Permission, Review
 
 RANK: dict[str, int] = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
@@ -47,9 +47,9 @@ class Actor:
     promoters: tuple[str, ...] = ()
 
 
-def authorize(verb: str, actor: Actor) -> Decision:
-    """Decide whether `actor` may run `/verb` on this pull request."""
-    access = COMMANDS[verb].access
+def authorize(verb: str, actor: Actor, *, place: Place = "pull") -> Decision:
+    """Decide whether `actor` may run `/verb` on this pull request (or in the watch issue)."""
+    access = COMMANDS_AT[place][verb].access
     who, repo, has = f"@{actor.login}", actor.repo, actor.permission
     if access == "anyone":
         return Decision(True, f"/{verb} is open to everyone.")

@@ -41,6 +41,7 @@ class CommandSpec:
     takes_params: bool = False
     takes_version: bool = False
     takes_sha: bool = False
+    takes_duration: bool = False
 
 
 COMMANDS: dict[str, CommandSpec] = {
@@ -66,8 +67,30 @@ COMMANDS: dict[str, CommandSpec] = {
     )
 }
 
+# The watch issue (one per model and alias, docs/watch.md) has verbs of its own; `/retrain` there
+# refreshes the training data instead of training a pull request again.
+WATCH_COMMANDS: dict[str, CommandSpec] = {
+    spec.verb: spec
+    for spec in (
+        CommandSpec("retrain", "Run `watch.refresh` on the default branch and open a pull request with the "
+                    "refreshed training data; it is trained and judged like any other.", "/retrain", "writer"),
+        CommandSpec("snooze", "Keep the watch quiet for a while (30m, 12h, 3d, 2w; at most 90d): windows are "
+                    "still judged and this issue kept up to date, but no issue is opened and the scheduled job "
+                    "does not fail. `off` ends it.", "/snooze DURATION|off", "writer", takes_duration=True),
+        CommandSpec("status", "Show the latest window's verdict, the snooze and when the next window is due.",
+                    "/status", "anyone"),
+        CommandSpec("help", "Show this list.", "/help", "anyone"),
+    )
+}
+Place = Literal["pull", "watch"]
+COMMANDS_AT: dict[Place, dict[str, CommandSpec]] = {"pull": COMMANDS, "watch": WATCH_COMMANDS}
+PLACE_TEXT: dict[Place, str] = {"pull": "on pull requests", "watch": "in a watch issue"}
+
 VERBS = tuple(COMMANDS)
+ALL_VERBS = tuple(dict.fromkeys((*COMMANDS, *WATCH_COMMANDS)))
 MAX_COMMANDS = 10
+MAX_SNOOZE = 90 * 86_400
+DURATION_UNITS = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 SUGGEST_CUTOFF = 0.7  # `retrian`, `promte`, `rollbak` match; `tmp`, `usr`, `shrug` do not
 
 
@@ -82,6 +105,7 @@ class ParsedCommand:
     reason: str | None = None
     version: int | None = None
     sha: str | None = None  # `/ok-to-retrain SHA`: the commit the approver reviewed
+    duration: int | None = None  # `/snooze`: seconds; 0 is `off`
 
 
 @dataclass(frozen=True)
@@ -132,8 +156,14 @@ def command_lines(body: str) -> list[tuple[int, str]]:
     return found
 
 
-def parse_comment(body: str, *, bot_mention: str = "mlbot") -> list[ParsedCommand | CommandError]:
-    """Find every command in a comment body, in order; near misses come back as errors."""
+def parse_comment(body: str, *, bot_mention: str = "mlbot",
+                  place: Place | None = None) -> list[ParsedCommand | CommandError]:
+    """Find every command in a comment body, in order; near misses come back as errors.
+
+    `place` picks the verbs (a pull request's or a watch issue's); None accepts both, to decide
+    whether a comment is for the bot before it is known where it was written.
+    """
+    known = COMMANDS_AT[place] if place else {**WATCH_COMMANDS, **COMMANDS}
     mention = re.compile(rf"^@{re.escape(bot_mention)}(?![\w\[-])[:,]?(?:\s+|$)(.*)$", re.IGNORECASE)
     results: list[ParsedCommand | CommandError] = []
     for number, text in command_lines(body):
@@ -144,13 +174,17 @@ def parse_comment(body: str, *, bot_mention: str = "mlbot") -> list[ParsedComman
         slash = SLASH.match(rest if rest.startswith("/") or not addressed else "/" + rest)
         if slash is None:
             if addressed:
-                results.append(unknown_verb(number, text, rest.split()[0]))
+                results.append(unknown_verb(number, text, rest.split()[0], tuple(known)))
             continue
         verb = slash.group(1).lower()
-        if verb in COMMANDS:
-            results.append(parse_arguments(COMMANDS[verb], number, text, slash.group(2).strip()))
-        elif addressed or closest_verb(verb):
-            results.append(unknown_verb(number, text, rest.split()[0]))
+        if verb in known:
+            results.append(parse_arguments(known[verb], number, text, slash.group(2).strip()))
+        elif place and verb in ALL_VERBS:
+            where = next(PLACE_TEXT[p] for p, verbs in COMMANDS_AT.items() if verb in verbs)
+            results.append(CommandError(number, text, f"`/{verb}` works {where}, not {PLACE_TEXT[place]}; "
+                                        "comment `/help` to see what works here."))
+        elif addressed or closest_verb(verb, tuple(known)):
+            results.append(unknown_verb(number, text, rest.split()[0], tuple(known)))
         if len(results) > MAX_COMMANDS:
             # one comment must not fan out into unbounded work and replies
             return [*results[:MAX_COMMANDS], CommandError(
@@ -159,9 +193,9 @@ def parse_comment(body: str, *, bot_mention: str = "mlbot") -> list[ParsedComman
     return results
 
 
-def closest_verb(word: str) -> str | None:
+def closest_verb(word: str, verbs: tuple[str, ...] = ALL_VERBS) -> str | None:
     """Return the known verb nearest to `word`, if it is near enough to be a typo."""
-    close = difflib.get_close_matches(word.lower().lstrip("/"), VERBS, n=1, cutoff=SUGGEST_CUTOFF)
+    close = difflib.get_close_matches(word.lower().lstrip("/"), verbs, n=1, cutoff=SUGGEST_CUTOFF)
     return close[0] if close else None
 
 
@@ -175,9 +209,9 @@ def code(text: str) -> str:
     return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
-def unknown_verb(line: int, text: str, word: str) -> CommandError:
+def unknown_verb(line: int, text: str, word: str, verbs: tuple[str, ...] = ALL_VERBS) -> CommandError:
     """Explain an unknown verb, suggesting the closest known one."""
-    guess = closest_verb(word)
+    guess = closest_verb(word, verbs)
     if guess:
         message = f"I don't know the command {code(word)}; did you mean `/{guess}`?"
     else:
@@ -215,6 +249,7 @@ def parse_arguments(spec: CommandSpec, line: int, text: str, rest: str) -> Parse
     reason: str | None = None
     version: int | None = None
     sha: str | None = None
+    duration: int | None = None
     words, stray = tokenize(rest)
     index = 0
     while index < len(words):
@@ -243,11 +278,28 @@ def parse_arguments(spec: CommandSpec, line: int, text: str, rest: str) -> Parse
             version = int(word.lstrip("vV"))
         elif spec.takes_sha and sha is None and re.fullmatch(r"[0-9a-fA-F]{7,40}", word):
             sha = word.lower()
+        elif spec.takes_duration and duration is None:
+            duration = parse_duration(word)
+            if duration is None:
+                return error(f"{code(word)} is not a duration like 30m, 12h, 3d or 2w (at most 90d), nor `off`")
         else:
             return error(f"`/{spec.verb}` does not take {code(word)}")
     if stray is not None:
         return error(f"`/{spec.verb}` has an unclosed quote")
-    return ParsedCommand(spec.verb, line, args, frozenset(flags), reason, version, sha)
+    if spec.takes_duration and duration is None:
+        return error(f"`/{spec.verb}` needs a duration")
+    return ParsedCommand(spec.verb, line, args, frozenset(flags), reason, version, sha, duration)
+
+
+def parse_duration(word: str) -> int | None:
+    """`30m`, `12h`, `3d`, `2w` → seconds (at most 90 days); `off` → 0; anything else → None."""
+    if word.lower() == "off":
+        return 0
+    match = re.fullmatch(r"([0-9]{1,4})\s*([mhdw])", word.lower())
+    if match is None:
+        return None
+    seconds = int(match.group(1)) * DURATION_UNITS[match.group(2)]
+    return seconds if 0 < seconds <= MAX_SNOOZE else None
 
 
 def read_reason(rest: str, words: list[tuple[str, int, int]], index: int) -> tuple[str, int]:
@@ -268,11 +320,12 @@ def read_reason(rest: str, words: list[tuple[str, int, int]], index: int) -> tup
     return rest[end:].strip(), len(words)
 
 
-def render_help(*, bot_mention: str = "mlbot") -> str:
-    """Return the `/help` reply as Markdown, generated from the command registry."""
-    rows = [f"| `{spec.usage}` | {spec.summary} | {ACCESS_TEXT[spec.access]} |" for spec in COMMANDS.values()]
+def render_help(*, bot_mention: str = "mlbot", place: Place = "pull") -> str:
+    """Return the `/help` reply as Markdown, generated from the command registry of `place`."""
+    rows = [f"| `{spec.usage}` | {spec.summary} | {ACCESS_TEXT[spec.access]} |"
+            for spec in COMMANDS_AT[place].values()]
     return "\n".join([
-        "### mlbot commands",
+        "### mlbot commands" + (" in a watch issue" if place == "watch" else ""),
         "",
         "| command | what it does | who may use it |",
         "|---|---|---|",

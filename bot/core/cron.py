@@ -73,6 +73,21 @@ def last_due(cron: Cron, now: datetime, lookback: timedelta = timedelta(days=31)
     return None
 
 
+def next_due(cron: Cron, now: datetime, lookahead: timedelta = timedelta(days=366)) -> datetime | None:
+    """The first minute after `now` (within `lookahead`) when `cron` fires: when the next window starts."""
+    moment = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    latest = moment + lookahead
+    minute, hour = cron.fields[0], cron.fields[1]
+    while moment <= latest:
+        if moment.hour not in hour:  # skip whole hours that cannot fire
+            moment = moment.replace(minute=0) + timedelta(hours=1)
+            continue
+        if moment.minute in minute and cron.matches(moment):
+            return moment
+        moment += timedelta(minutes=1)
+    return None
+
+
 def parse_cron(text: str) -> Cron:
     """Parse a five-field cron string; ValueError says which field is wrong."""
     parts = text.split()

@@ -8,6 +8,7 @@ use case renders the GitHub issue from it, with a Mermaid trend of the last wind
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -146,6 +147,23 @@ def issue_marker(model: str, alias: str) -> str:
     return markers.write("watch", model=model, alias=alias)
 
 
+SNOOZE_BANNER = "🔕 Snoozed until"
+
+
+def when(seconds: float) -> str:
+    """An instant as users read it: `2026-12-09 10:00 UTC`."""
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def snooze_line(s: WatchSummary) -> str | None:
+    """The banner (Markdown) of a snooze in force when the window was judged."""
+    if s.snoozed_until is None:
+        return None
+    by = f" by {escape_md('@' + s.snoozed_by)}" if s.snoozed_by else ""  # a record, not a ping
+    return (f"{SNOOZE_BANNER} {when(s.snoozed_until)}{by}: mlbot keeps judging windows and this issue up to "
+            "date, but opens no new issue and does not fail the scheduled job. `/snooze off` ends it.")
+
+
 def issue_title(s: WatchSummary) -> str:
     return f"mlbot watch: {s.model}@{s.alias} needs attention"
 
@@ -187,6 +205,8 @@ def render_issue(s: WatchSummary, *, closing: str | None = None) -> str:
     state = closing or ("✅ the latest window is healthy" if s.healthy else "❌ a blocking watch gate fails")
     out = [issue_marker(s.model, s.alias), f"## {escape_md(s.model)}@{escape_md(s.alias)} (v{s.version})", "",
            f"{state}. Latest window: {s.rows} rows from {escape_md(s.source)}; monitoring run {link}.", ""]
+    snoozed = snooze_line(s)
+    out += [snoozed, ""] if snoozed else []
     out += ["### Gates", "", "| | gate | severity | reason |", "|---|---|---|---|"]
     out += [f"| {MARKS.get(g.verdict, g.verdict)} {g.verdict} | {escape_md(g.name)} | {g.severity} | "
             f"{escape_md(g.reason)} |" for g in s.gates]
@@ -201,5 +221,7 @@ def render_issue(s: WatchSummary, *, closing: str | None = None) -> str:
     if chart:
         out += ["", f"### Trend (last {len(s.trend)} windows)", "", *chart]
         out += ["", "Runs: " + ", ".join(f"`{p.run_id[:8]}`" for p in s.trend if p.run_id)]
-    out += ["", "mlbot updates this issue on every watch run and closes it after enough healthy windows."]
+    out += ["", "mlbot updates this issue on every watch run and closes it after enough healthy windows. "
+            "Commands here: `/retrain` (refresh the training data and open a pull request), `/snooze 3d`, "
+            "`/status`, `/help`."]
     return "\n".join(out) + "\n"

@@ -223,14 +223,14 @@ class SandboxGitHub(CiOps):
     # --- comments, reactions, reviews -------------------------------------------------------
 
     def comment(self, repo: str, number: int, body: str, author: str) -> int:
-        """Comment on a pull request as `author` and emit `issue_comment` created; return its id."""
+        """Comment on a pull request or a plain issue as `author` and emit `issue_comment` created; return its id."""
         if len(body) > MAX_COMMENT:
             raise ApiError(422, "Validation Failed", errors=[
                 {"resource": "IssueComment", "code": "custom", "field": "body",
                  "message": "body is too long (maximum is 65536 characters)"}])
         with self.store.lock:
-            pull = self.store.pull(repo, number)
-            item = IssueComment(self.store.new_id(), pull.repo, number, author, body, now(), now())
+            item = IssueComment(self.store.new_id(), self.store.thread_repo(repo, number), number, author, body,
+                                now(), now())
             self.store.comments[item.id] = item
             self._emit_comment("created", item, author)
             return item.id
@@ -257,13 +257,15 @@ class SandboxGitHub(CiOps):
             self._emit_comment("deleted", item, by)
 
     def _emit_comment(self, action: str, item: IssueComment, sender: str, **extra: object) -> None:
-        pull = self.store.pull(item.repo, item.number)
-        body = {"action": action, "issue": payloads.issue(self.base_url, self.store, pull),
+        plain = self.store.issues.get((item.repo.lower(), item.number))
+        issue = (payloads.plain_issue(self.base_url, self.store, plain) if plain is not None
+                 else payloads.issue(self.base_url, self.store, self.store.pull(item.repo, item.number)))
+        body = {"action": action, "issue": issue,
                 "comment": payloads.issue_comment(self.base_url, self.store, item), **extra}
         self.emit("issue_comment", self.store.repo(item.repo), sender, body)
 
     def comments(self, repo: str, number: int) -> list[IssueComment]:
-        """The comments on a pull request, oldest first."""
+        """The comments on a pull request or a plain issue, oldest first."""
         with self.store.lock:
             return [c for c in self.store.comments.values()
                     if c.repo.lower() == repo.lower() and c.number == number]

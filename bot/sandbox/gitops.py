@@ -97,7 +97,8 @@ def commit_files(repo: Path, branch: str, files: Mapping[str, str | bytes | None
             git(repo, "read-tree", parent, env=env)
         for path, content in files.items():
             if content is None:
-                git(repo, "update-index", "--force-remove", "--", path, env=env)
+                # mode 0 removes the entry; `--force-remove` would need a work tree, and these repos are bare
+                git(repo, "update-index", "--index-info", stdin=f"0 {ZERO_SHA}\t{path}\n".encode(), env=env)
                 continue
             data = content.encode() if isinstance(content, str) else content
             blob = git(repo, "hash-object", "-w", "--stdin", stdin=data).decode().strip()

@@ -160,9 +160,10 @@ def reactions(base: str, comment: IssueComment) -> JSON:
 def issue_comment(base: str, store: Store, comment: IssueComment) -> JSON:
     """An issue comment (REST and webhook)."""
     api = f"{base}/repos/{comment.repo}"
+    kind = "issues" if (comment.repo.lower(), comment.number) in store.issues else "pull"
     return {
         "url": f"{api}/issues/comments/{comment.id}",
-        "html_url": f"{base}/{comment.repo}/pull/{comment.number}#issuecomment-{comment.id}",
+        "html_url": f"{base}/{comment.repo}/{kind}/{comment.number}#issuecomment-{comment.id}",
         "issue_url": f"{api}/issues/{comment.number}", "id": comment.id,
         "node_id": node_id("IC", comment.id), "user": login_user(base, store, comment.author),
         "created_at": comment.created_at, "updated_at": comment.updated_at,

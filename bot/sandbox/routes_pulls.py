@@ -103,7 +103,7 @@ def get_issue(owner: str, name: str, number: int, github: Github, who: Who) -> J
 def list_comments(owner: str, name: str, number: int, request: Request, github: Github,
                   who: Who) -> JSONResponse:
     repo = github.visible_repo(f"{owner}/{name}", who.login)
-    github.store.pull(repo.full_name, number)
+    github.store.thread_repo(repo.full_name, number)
     page, headers = paginate(request, github.comments(repo.full_name, number))
     return answer([payloads.issue_comment(github.base_url, github.store, c) for c in page], headers=headers)
 

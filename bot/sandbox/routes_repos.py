@@ -95,6 +95,23 @@ def put_contents(owner: str, name: str, path: str, github: Github, login: User, 
                    | {"sha": sha}}, 200 if current else 201)
 
 
+@router.delete("/repos/{owner}/{name}/contents/{path:path}")
+def delete_contents(owner: str, name: str, path: str, github: Github, login: User, body: Body) -> JSONResponse:
+    repo = github.require_write(f"{owner}/{name}", login)
+    if not isinstance(body.get("message"), str) or not isinstance(body.get("sha"), str):
+        raise ApiError(422, 'Invalid request.\n\n"message" and "sha" wasn\'t supplied.')
+    branch = str(body.get("branch") or repo.default_branch)
+    current = gitops.blob_sha(repo.path, f"refs/heads/{branch}", path)
+    if current is None:
+        raise ApiError(404, "Not Found")
+    if body["sha"] != current:
+        raise ApiError(409, f"{path} does not match {body['sha']}")
+    sha = github.push_commit(repo.full_name, branch, {path: None}, body["message"], login)
+    info = gitops.commit_info(repo.path, sha)
+    return answer({"content": None, "commit": payloads_ci.commit(github.base_url, github.store, repo.full_name,
+                                                                  info)["commit"] | {"sha": sha}})
+
+
 @router.get("/repos/{owner}/{name}/commits/{ref:path}/check-runs")
 def list_check_runs(owner: str, name: str, ref: str, request: Request, github: Github, who: Who,
                     check_name: str | None = None, status: str | None = None,

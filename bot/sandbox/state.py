@@ -283,6 +283,11 @@ class Store:
             raise ApiError(404, "Not Found")
         return found
 
+    def thread_repo(self, repo: str, number: int) -> str:
+        """The full name of the repository whose pull request or plain issue `number` is, or a 404."""
+        plain = self.issues.get((repo.lower(), number))
+        return plain.repo if plain is not None else self.pull(repo, number).repo
+
     def comment(self, repo: str, comment_id: int) -> IssueComment:
         """Issue comment `comment_id` of `repo`, or a 404."""
         found = self.comments.get(comment_id)

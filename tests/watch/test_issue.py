@@ -93,3 +93,53 @@ def test_the_healthy_streak_counts_back_from_the_latest_window() -> None:
     assert healthy_streak(summary(True, (False, True, True))) == 3
     assert healthy_streak(summary(False, (True,))) == 0
     assert healthy_streak(replace(summary(True), trend=())) == 1
+
+
+def test_a_snoozed_watch_opens_nothing_but_keeps_an_open_issue_up_to_date(
+        forge: GitHubForge, sandbox: SandboxServer) -> None:
+    snoozed = replace(summary(False), snoozed_until=1_900_000_000.0, snoozed_by="alice")
+    quiet = sync_watch_issue(forge, REPO, snoozed, close_after=2)
+    assert quiet.action == "snoozed" and open_watch_issues(sandbox) == []
+    assert "snoozed until 2030-03-17 17:46 UTC" in quiet.describe(snoozed)
+
+    opened = sync_watch_issue(forge, REPO, summary(False), close_after=2)
+    updated = sync_watch_issue(forge, REPO, replace(snoozed, trend=summary(False, (False,)).trend), close_after=2)
+    assert (updated.action, updated.number) == ("updated", opened.number)
+    body = sandbox.github.store.issues[(REPO, opened.number)].body or ""
+    assert "🔕 Snoozed until 2030-03-17 17:46 UTC by @\u200dalice" in body  # recorded, not pinged
+
+
+def test_when_the_snooze_ends_on_a_failing_window_the_issue_is_told_once(
+        forge: GitHubForge, sandbox: SandboxServer) -> None:
+    opened = sync_watch_issue(forge, REPO, replace(summary(False), snoozed_until=1_900_000_000.0), close_after=2)
+    assert opened.action == "snoozed"
+    opened = sync_watch_issue(forge, REPO, summary(False), close_after=2)
+    sync_watch_issue(forge, REPO, replace(summary(False), snoozed_until=1_900_000_000.0), close_after=2)
+    assert opened.number is not None
+    comments = lambda: [c.body for c in forge.list_comments(REPO, opened.number)]  # noqa: E731
+    assert comments() == []
+    sync_watch_issue(forge, REPO, summary(False, (False,)), close_after=2)  # the snooze ended
+    told = comments()
+    assert len(told) == 1 and "The snooze has ended" in told[0] and "no feature drifted" in told[0]
+    sync_watch_issue(forge, REPO, summary(False, (False, False)), close_after=2)
+    assert len(comments()) == 1  # once: the banner is gone from the body now
+
+
+def test_a_proposed_change_is_one_branch_one_commit_per_file_and_one_pull_request(
+        forge: GitHubForge, sandbox: SandboxServer) -> None:
+    base = forge.default_branch(REPO)
+    base_sha = forge.branch_sha(REPO, base)
+    files = {"data/train.csv": b"a,b\n1,2\n", "data/new.csv": b"x\n1\n"}
+    kwargs = dict(base=base, base_sha=base_sha, branch="mlbot/refresh-churn-7", files=files,
+                  message="Refresh the training data", title="Refresh churn's training data", body="asked in #3")
+    pull = forge.propose_change(REPO, **kwargs)  # type: ignore[arg-type]
+    again = forge.propose_change(REPO, **kwargs)  # type: ignore[arg-type]  # a retried job
+    assert again.number == pull.number and (pull.head_ref, pull.base_ref) == ("mlbot/refresh-churn-7", base)
+    assert forge.get_file(REPO, "data/new.csv", pull.head_sha) == b"x\n1\n"
+    assert forge.get_file(REPO, "data/train.csv", pull.head_sha) == b"a,b\n1,2\n"
+    head = forge.branch_sha(REPO, "mlbot/refresh-churn-7")
+    assert forge.get_pull(REPO, pull.number).head_sha == head  # nothing written twice after the retry
+    assert len([p for p in sandbox.github.store.pulls.values() if p.head_ref == "mlbot/refresh-churn-7"]) == 1
+    removed = forge.propose_change(REPO, **{**kwargs, "files": {"data/new.csv": None}})  # type: ignore[arg-type]
+    assert removed.number == pull.number
+    assert forge.get_file(REPO, "data/new.csv", forge.branch_sha(REPO, "mlbot/refresh-churn-7")) is None

@@ -22,6 +22,7 @@ from github.ContentFile import ContentFile
 from github.GithubException import GithubException, UnknownObjectException
 
 from bot.adapters.github.auth import AppCredentials, Credentials, TokenCredentials
+from bot.adapters.github.changes import Changes
 from bot.adapters.github.convert import (
     check_fields,
     check_run,
@@ -58,7 +59,7 @@ T = TypeVar("T")
 STATUSES: tuple[str, ...] = get_args(CompareStatus)
 
 
-class GitHubForge(Releases, Issues):
+class GitHubForge(Releases, Issues, Changes):
     """`bot.ports.Forge` over the GitHub REST API (github.com, GHES or the sandbox); deployments and tags
     come from `Releases`."""
 

@@ -45,6 +45,11 @@ class Issues:
         """The bot's own open issue (not a pull request) whose body's first line is `marker`."""
         return self._call(repo, f"GET /repos/{repo}/issues", lambda gh: self._find(gh, repo, marker))
 
+    def get_issue(self, repo: str, number: int) -> Issue:
+        """Issue (or pull request) `number` as it is now."""
+        return self._call(repo, f"GET /repos/{repo}/issues/{number}",
+                          lambda gh: issue(gh.get_repo(repo).get_issue(number)))
+
     def create_issue(self, repo: str, title: str, body: str) -> Issue:
         """Open an issue once: a lost answer is matched to the bot's open issue with the same first line."""
         marker = first_line(body)

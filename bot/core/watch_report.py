@@ -8,9 +8,9 @@ use case renders the GitHub issue from it, with a Mermaid trend of the last wind
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import markers
@@ -152,7 +152,7 @@ SNOOZE_BANNER = "🔕 Snoozed until"
 
 def when(seconds: float) -> str:
     """An instant as users read it: `2026-12-09 10:00 UTC`."""
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def snooze_line(s: WatchSummary) -> str | None:

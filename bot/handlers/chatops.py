@@ -1,4 +1,4 @@
-"""ChatOps: comment commands on pull requests — 👀 on receipt, 🚀 or 😕 at the end, and a reply.
+"""ChatOps: comment commands on pull requests and in watch issues — 👀 on receipt, 🚀 or 😕 at the end, a reply.
 
 Authorization is checked live, at execution time, with the commenter's real role (SPEC §5).
 """
@@ -28,6 +28,16 @@ from bot.usecases.repo_state import (
 )
 from bot.usecases.reporting import complete_gates_check, judge, publish_report
 from bot.usecases.training import approve, start_training
+from bot.usecases.watch_commands import (
+    RefreshRequested,
+    WatchIssue,
+    request_refresh,
+    run_refresh,
+    snooze,
+    status,
+    watch_issue,
+    watched_by,
+)
 
 log = logging.getLogger("mlbot.chatops")
 router = Router()
@@ -75,18 +85,23 @@ def run_comment(event: Event, ctx: Context) -> None:
     if not isinstance(event, UnknownEvent):
         return
     comment = jobs.CommandRequested.from_payload(event.payload)
-    found = parse_comment(comment.body, bot_mention=ctx.bot_login.removesuffix("[bot]"))
     ctx.forge.add_reaction(comment.repo, comment.comment_id, "eyes")
-    if not comment.is_pull_request:
-        finish(ctx, comment, [Reply(False, "mlbot commands work on pull requests, not on issues.")])
+    issue = None if comment.is_pull_request else watch_issue(ctx, comment.repo, comment.number)
+    if not comment.is_pull_request and issue is None:
+        finish(ctx, comment, [Reply(False, "mlbot commands work on pull requests and in mlbot's watch issues, "
+                                           "not on other issues.")])
         return
+    # a watch issue has verbs of its own
+    found = parse_comment(comment.body, bot_mention=ctx.bot_login.removesuffix("[bot]"),
+                          place="pull" if issue is None else "watch")
     replies: list[Reply] = []
     for item in found:
         if isinstance(item, CommandError):
             replies.append(Reply(False, item.message))  # commands.py quotes what the user typed
             continue
         try:
-            replies.append(run_command(ctx, comment, item))
+            replies.append(run_command(ctx, comment, item) if issue is None
+                           else run_watch_command(ctx, comment, issue, item))
         except Transient:
             raise  # GitHub or MLflow is down: the queue retries the whole comment later
         except MlbotError as error:
@@ -123,6 +138,42 @@ def run_command(ctx: Context, event: jobs.CommandRequested, command: ParsedComma
         return Reply(False, f"I did not run `/{command.verb}`: {decision.reason}")  # our words, logins only
     request = Request(pull, settings, command, event.author, event.comment_id, event.html_url)
     return VERBS[command.verb](ctx, request)
+
+
+def run_watch_command(ctx: Context, event: jobs.CommandRequested, issue: WatchIssue,
+                      command: ParsedCommand) -> Reply:
+    """Authorize a watch-issue command for its author right now (as on pull requests), then carry it out."""
+    verb = command.verb
+    if verb == "help":
+        return Reply(True, render_help(bot_mention=ctx.bot_login.removesuffix("[bot]"), place="watch"))
+    try:
+        settings = read_settings(ctx, issue.repo, ctx.forge.default_branch(issue.repo))
+    except NotConfigured:
+        return Reply(False, f"{escape_md(issue.repo)} has no mlbot.yaml on its default branch any more.")
+    except ConfigError as error:
+        return Reply(False, f"mlbot.yaml or a policy on the default branch is invalid: {escape_md(error.message)}")
+    unwatched = watched_by(issue, settings)
+    if unwatched:
+        return Reply(False, f"`/{verb}`: {unwatched}.")
+    actor = Actor(repo=issue.repo, login=event.author, permission=ctx.forge.permission(issue.repo, event.author),
+                  pr_author="", pr_from_fork=False, promoters=tuple(settings.config.commands.promoters))
+    decision = authorize(verb, actor, place="watch")
+    if not decision.allowed:
+        return Reply(False, f"I did not run `/{verb}`: {decision.reason}")
+    if verb == "snooze":
+        assert command.duration is not None
+        return Reply(True, f"`/snooze`: {snooze(ctx, issue, command.duration, by=event.author)}")
+    if verb == "status":
+        return Reply(True, f"`/status`:\n\n{status(ctx, issue, settings)}")
+    return Reply(True, "`/retrain`: " + request_refresh(ctx, issue, settings, by=event.author,
+                                                        comment_id=event.comment_id))
+
+
+@router.register(RefreshRequested.kind)
+def on_refresh_requested(event: Event, ctx: Context) -> None:
+    """Run a watch issue's `/retrain`: refresh the data where the repository trains, open the pull request."""
+    if isinstance(event, UnknownEvent):
+        run_refresh(ctx, RefreshRequested.from_payload(event.payload))
 
 
 def retrain(ctx: Context, r: Request) -> Reply:

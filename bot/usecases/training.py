@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core import markers
-from bot.core.authz import Approval, decide_trust, run_nonce
+from bot.core.authz import Approval, decide_trust, run_nonce, same_login
 from bot.core.errors import ConfigError, ShuttingDown
 from bot.core.paths import needs_retraining
 from bot.core.report import escape_md
@@ -86,7 +86,9 @@ def start_training(
                   summary=f"None of the changed files match ci.paths ({', '.join(config.ci.paths)}).")
         return "no file in ci.paths changed"
     if trigger != "merge":
-        author_role = ctx.forge.permission(pull.repo, pull.author)
+        # the bot authors pull requests only for a writer's `/retrain` in a watch issue (the refreshed data)
+        author_role = ("write" if same_login(pull.author, ctx.bot_login) and not pull.from_fork
+                       else ctx.forge.permission(pull.repo, pull.author))
         trusted_author = author_role in ("admin", "maintain", "write") and not pull.from_fork
         said = [] if trusted_author else bot_comments(ctx, pull)
         trust = decide_trust(repo=pull.repo, head_sha=sha, author=pull.author, author_permission=author_role,

@@ -18,17 +18,24 @@ from bot.core.types import (
     Comment,
     CommitComparison,
     CommitStatus,
+    Issue,
     LedgerEntry,
     ModelVersionRef,
     Permission,
     Promotion,
     PromotionIntent,
     PullRequest,
+    RefreshJob,
+    RefreshOutcome,
     Review,
     RunRecord,
+    Snooze,
     TrainingJob,
     TrainingOutcome,
+    WatchJob,
+    WatchOutcome,
 )
+from bot.core.watch_report import WatchSummary
 from bot.ports import Context
 from tests.analysis.builders import predictions
 
@@ -78,6 +85,8 @@ class FakeForge:
     outputs: list[CheckOutput] = field(default_factory=list)  # every check output written
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     ids: Any = field(default_factory=lambda: itertools.count(100))
+    issues: dict[int, Issue] = field(default_factory=dict)  # plain issues, by number
+    proposed: list[dict[str, Any]] = field(default_factory=list)  # every propose_change
 
     def everything_said(self) -> list[str]:
         """Every text the bot wrote: comments, check titles, summaries and texts."""
@@ -192,6 +201,23 @@ class FakeForge:
     def clone_credential(self, repo: str) -> str | None:
         return None
 
+    def get_issue(self, repo: str, number: int) -> Issue:
+        self.calls.append(("get_issue", number))
+        if number in self.issues:
+            return self.issues[number]
+        raise NotFound(f"no issue {number}")
+
+    def branch_sha(self, repo: str, branch: str) -> str:
+        self.calls.append(("branch_sha", branch))
+        return BASE_SHA
+
+    def propose_change(self, repo: str, *, base: str, base_sha: str, branch: str,
+                       files: Mapping[str, bytes | None], message: str, title: str, body: str) -> PullRequest:
+        self.calls.append(("propose_change", branch))
+        self.proposed.append({"base": base, "base_sha": base_sha, "branch": branch, "files": dict(files),
+                              "title": title, "body": body})
+        return pull(number=40 + len(self.proposed), head_ref=branch, author=BOT, title=title)
+
     def create_tag(self, repo: str, tag: str, sha: str, message: str) -> None:
         self.calls.append(("create_tag", tag, sha))
 
@@ -207,6 +233,8 @@ class FakeTracker:
     rollbacks: list[dict[str, Any]] = field(default_factory=list)
     stale_on_promote: bool = False
     done: list[tuple[int, str]] = field(default_factory=list)  # effects marked done
+    watched: dict[tuple[str, str], tuple[WatchSummary, float]] = field(default_factory=dict)
+    snoozes: dict[tuple[str, str], Snooze] = field(default_factory=dict)
 
     def add_run(self, sha: str = HEAD_SHA, *, baseline: str | None = None) -> str:
         run_id = f"run-{sha[:6]}-{len(self.runs)}"
@@ -275,6 +303,18 @@ class FakeTracker:
     def history(self, model: str) -> list[LedgerEntry]:
         return []
 
+    def latest_watch(self, experiment: str, model: str, alias: str) -> tuple[WatchSummary, float] | None:
+        return self.watched.get((model, alias))
+
+    def watch_snooze(self, model: str, alias: str) -> Snooze | None:
+        return self.snoozes.get((model, alias))
+
+    def snooze_watch(self, model: str, alias: str, snooze: Snooze | None) -> None:
+        if snooze is None:
+            self.snoozes.pop((model, alias), None)
+        else:
+            self.snoozes[(model, alias)] = snooze
+
 
 @dataclass
 class FakeQueue:
@@ -303,6 +343,10 @@ class FakeRunner:
     outcome: TrainingOutcome
     jobs: list[TrainingJob] = field(default_factory=list)
     stopping: bool = False
+    watched: WatchOutcome | None = None
+    refreshed: RefreshOutcome | None = None
+    watches: list[WatchJob] = field(default_factory=list)
+    refreshes: list[RefreshJob] = field(default_factory=list)
 
     def stop_all(self) -> int:
         self.stopping = True
@@ -311,6 +355,14 @@ class FakeRunner:
     def dispatch(self, job: TrainingJob) -> TrainingOutcome | None:
         self.jobs.append(job)
         return self.outcome
+
+    def watch(self, job: WatchJob) -> WatchOutcome | None:
+        self.watches.append(job)
+        return self.watched
+
+    def refresh(self, job: RefreshJob) -> RefreshOutcome | None:
+        self.refreshes.append(job)
+        return self.refreshed
 
 
 def context(forge: FakeForge | None = None, tracker: FakeTracker | None = None,

@@ -27,7 +27,8 @@ def watch(
 ) -> None:
     """Score the newest production window, measure drift, quality and metrics, log a monitoring run.
 
-    Exits 1 when a blocking watch gate fails, 0 otherwise (also when there is nothing to watch yet).
+    Exits 1 when a blocking watch gate fails (unless a `/snooze` is in force), 0 otherwise (also when
+    there is nothing to watch yet).
     """
     from bot.cli.registry import read_policies
     from bot.core.config import load_project
@@ -61,7 +62,7 @@ def watch(
         outcome = watch_in_actions(settings, summary, close_after=loaded.config.watch.close_after)
         _progress(outcome)
     typer.echo(json.dumps(summary.to_json(), indent=2, default=str) if format == "json" else render_text(summary))
-    if not summary.healthy:
+    if not summary.healthy and summary.snoozed_until is None:  # a snoozed watch does not fail the job
         raise typer.Exit(1)
 
 

@@ -82,5 +82,11 @@ def test_the_watch_workflow_is_pinned_scheduled_and_passes_actionlint(tmp_path: 
     assert "mlbot-gitops==1.2.3" in path.read_text() and "MLBOT_VERSION" not in path.read_text()
     assert doc["jobs"]["watch"]["permissions"] == {"contents": "read", "issues": "write"}
     assert doc["jobs"]["watch"]["steps"][-1]["run"] == "mlbot watch --post"
+    # the bot's /retrain in the watch issue dispatches it with `refresh`: the refresh job opens the pull request
+    assert set(doc["on"]["workflow_dispatch"]["inputs"]) == {"refresh", "requested_by"}
+    assert "inputs.refresh == ''" in doc["jobs"]["watch"]["if"]
+    assert "inputs.refresh != ''" in doc["jobs"]["refresh"]["if"]
+    assert doc["jobs"]["refresh"]["permissions"] == {"contents": "write", "pull-requests": "write", "issues": "write"}
+    assert doc["jobs"]["refresh"]["steps"][-1]["run"].startswith('mlbot watch --refresh "$ISSUE"')
     assert unpinned_uses(doc) == [] and jobs_without_permissions(doc) == []
     assert actionlint([path]) == []

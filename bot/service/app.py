@@ -226,7 +226,10 @@ def create_app(settings: Settings, *, queue: DurableQueue | None = None, router:
 
     @app.get("/metrics")
     async def prometheus() -> Response:
-        """Counters, queue depth, dead letters and latency in the Prometheus text format."""
+        """Counters, queue depth, dead letters, latency and the production watch, in the Prometheus text format.
+
+        The watch gauges are the reconciler's last read of MLflow: a scrape never waits on MLflow.
+        """
         counts: dict[str, int] = {str(k): v for k, v in (await run_in_threadpool(durable.counts)).items()}
         gauges: dict[str, dict[tuple[tuple[str, str], ...], float]] = {
             "mlbot_queue_depth": {(): float(counts.get("queued", 0))},

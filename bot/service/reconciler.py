@@ -1,7 +1,8 @@
 """Run the reconciler on start and then every `MLBOT_RECONCILE_INTERVAL` seconds, in a worker process.
 
 Several workers may run it: a shared lock lets one round run at a time, and the job keys make a
-round that repeats another's harmless.
+round that repeats another's harmless. Each round also reads the production watch's gauges from
+MLflow into this process's telemetry, so /metrics shows them without calling MLflow on a scrape.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from bot.ports import Context, Repositories
 from bot.service.telemetry import Telemetry
 from bot.usecases.locks import holding
 from bot.usecases.reconcile import reconcile
+from bot.usecases.watch_gauges import read_watch_gauges
 from bot.usecases.watch_schedule import schedule_watch
 
 log = logging.getLogger("mlbot.reconcile")
@@ -57,8 +59,15 @@ class Reconciler:
         ctx = self.context()
         if ctx.repositories is None:
             return
+        self._decide(ctx, ctx.repositories)
+        if self.telemetry is not None and not self._stop.is_set():
+            # outside the round's lock: reading needs no exclusion, and each process serves its own /metrics
+            self.telemetry.refresh_watch(read_watch_gauges(ctx, time.time()))
+
+    def _decide(self, ctx: Context, book: Repositories) -> None:
+        """Reconcile each repository of the book and queue its current watch window."""
         with holding(ctx, "reconcile", lease=600):
-            for repo, since in sorted(ctx.repositories.since().items()):
+            for repo, since in sorted(book.since().items()):
                 if self._stop.is_set():
                     return
                 try:

@@ -27,7 +27,8 @@ from bot.core.judge.gates import Evaluation
 from bot.core.judge.metrics import Prediction
 from bot.core.judge.watch_gates import MetricShift, confidence_levels, evaluate_watch, metric_shift, watch_gates
 from bot.core.policy import load_policies
-from bot.core.watch_report import WatchSummary, run_metrics, summarize, trend_point
+from bot.core.types import Snooze
+from bot.core.watch_report import TrendPoint, WatchSummary, run_metrics, summarize, trend_point
 from bot.training.watch_window import as_columns, read_window
 
 Progress = Callable[[str], None]
@@ -150,24 +151,31 @@ def watch(project: Project, policies: dict[str, str], tracking_uri: str, progres
     primary = config.metric_names[0]
     evaluation = evaluate_watch(gates, report, shifts, primary)
     history = store.watch_runs(config.experiment_name, config.model, alias, config.watch.trend - 1)
-    summary = summarize(config.model, alias, baseline.version, "", source, report, shifts, evaluation, primary,
-                        notes)
-    run_id = _log(store, project, baseline, summary, report, frame)
-    now = trend_point(_when(time.time()), run_metrics(summary), summary.healthy, run_id)
     trend = [trend_point(_when(r.start_time / 1000), r.metrics, r.tags.get("mlbot.watch_healthy") != "false",
                          r.run_id) for r in reversed(history)]
-    summary = replace(summary, run_id=run_id, trend=(*trend, now))
-    progress(f"logged the monitoring run {run_id}")
-    return WatchResult(config.model, alias, baseline.version, baseline.run_id, run_id, source, report, shifts,
-                       evaluation, summary)
+    summary = summarize(config.model, alias, baseline.version, "", source, report, shifts, evaluation, primary,
+                        notes)
+    summary = with_snooze(summary, store.watch_snooze(config.model, alias), time.time())
+    summary = _log(store, project, baseline, summary, trend, report, frame)
+    progress(f"logged the monitoring run {summary.run_id}")
+    return WatchResult(config.model, alias, baseline.version, baseline.run_id, summary.run_id, source, report,
+                       shifts, evaluation, summary)
+
+
+def with_snooze(summary: WatchSummary, snooze: Snooze | None, now: float) -> WatchSummary:
+    """`summary` noting the `/snooze` of its model, when one is still in force at `now` (an ended one is not)."""
+    if snooze is None or snooze.until <= now:
+        return summary
+    return replace(summary, snoozed_until=snooze.until, snoozed_by=snooze.by)
 
 
 def _when(seconds: float) -> str:
     return time.strftime("%m-%d %H:%M", time.gmtime(seconds))
 
 
-def _log(store: Any, project: Project, baseline: Any, summary: WatchSummary, report: DriftReport,
-         frame: pd.DataFrame) -> str:
+def _log(store: Any, project: Project, baseline: Any, summary: WatchSummary, trend: list[TrendPoint],
+         report: DriftReport, frame: pd.DataFrame) -> WatchSummary:
+    """Log the monitoring run; the summary it stored, with its run id and the trend ending in this window."""
     from bot.training.dataset import Dataset
     from bot.training.profile import profile
 
@@ -179,7 +187,10 @@ def _log(store: Any, project: Project, baseline: Any, summary: WatchSummary, rep
             "mlbot.watch_healthy": str(summary.healthy).lower(), "mlbot.status": "running"}
     name = f"watch-v{baseline.version}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     run_id = str(store.start_run(config.experiment_name, name, tags))
-    summary = replace(summary, run_id=run_id)
+    # the stored report is the whole summary, trend included: whoever reads the latest watch back
+    # (the /metrics gauges, the watch issue) sees what the CLI printed
+    now = trend_point(_when(time.time()), run_metrics(summary), summary.healthy, run_id)
+    summary = replace(summary, run_id=run_id, trend=(*trend, now))
     try:
         metrics = run_metrics(summary)
         metrics.update({f"drift.{_sanitize(c.name)}.psi": c.psi for c in report.columns if c.psi is not None})
@@ -195,5 +206,5 @@ def _log(store: Any, project: Project, baseline: Any, summary: WatchSummary, rep
         store.finish_run(run_id, ok=False)
         raise
     store.finish_run(run_id, ok=True)
-    return run_id
+    return summary
 

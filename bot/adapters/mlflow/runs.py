@@ -11,20 +11,25 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from bot.adapters.mlflow import connect, tracker_errors
-from bot.core.errors import NotFound
+from bot.core.errors import NotFound, TrackerError
 from bot.core.judge.table import PredictionTable
+from bot.core.types import Snooze
+from bot.core.watch_report import WatchSummary
 from bot.ports import RunRecord
 
 PREDICTIONS = "eval/predictions.parquet"
 PROFILE = "eval/profile.json"
 SUMMARY = "eval/summary.json"
 MODEL_NAME = "model"
+WATCH_REPORT = "watch/report.json"
+SNOOZED_UNTIL = "mlbot.watch_snoozed_until."  # + alias, on the registered model: epoch seconds as text
+SNOOZED_BY = "mlbot.watch_snoozed_by."  # + alias: who said `/snooze`
 SHAS_TAG = "mlbot.shas"  # ",<sha>,<sha>,": the other commits a run-cache hit reused this run for
 FULL_SHA = 40
 # MLflow's log_batch limits: 1000 entries per request, of which at most 100 params and 100 tags.
@@ -66,6 +71,11 @@ def artifact_location(tracking_uri: str) -> str | None:
         return None
     database = Path(unquote(tracking_uri.removeprefix("sqlite:///").split("?")[0]))
     return (database.parent / "mlartifacts").as_uri() if database.is_absolute() else None
+
+
+def nothing_to_snooze(model: str) -> NotFound:
+    return NotFound(f"there is no registered model named {model}, so there is no watch to snooze",
+                    hint="promote a first version; the watch starts after that")
 
 
 def _record(run: Any) -> RunRecord:
@@ -174,6 +184,8 @@ class RunStore:
         return str(runs[0].info.run_id) if runs else None
 
 
+    # --- the production watch ---------------------------------------------------------------
+
     def watch_runs(self, experiment: str, model: str, alias: str, limit: int) -> list[RunRecord]:
         """The newest finished monitoring runs (`mlbot.trigger = watch`) of `model`@`alias`, newest first."""
         with tracker_errors(self.tracking_uri, "search the monitoring runs"):
@@ -185,6 +197,58 @@ class RunStore:
             runs = self.client.search_runs([found.experiment_id], query, max_results=limit,
                                            order_by=["attributes.start_time DESC"])
         return [_record(r) for r in runs]
+
+    def latest_watch(self, experiment: str, model: str, alias: str) -> tuple[WatchSummary, float] | None:
+        """The newest finished monitoring run of `model`@`alias`: its `watch/report.json` and start (epoch s)."""
+        newest = self.watch_runs(experiment, model, alias, 1)
+        if not newest:
+            return None
+        run = newest[0]
+        raw = self._download(run.run_id, WATCH_REPORT)
+        try:
+            summary = WatchSummary.from_json(json.loads(raw))
+        except (ValueError, TypeError, AttributeError) as error:  # not JSON, or not a summary
+            raise TrackerError(f"the watch report of run {run.run_id} is not one this mlbot can read ({error})",
+                               hint="run `mlbot watch` again to log a fresh monitoring run") from None
+        return replace(summary, run_id=run.run_id), run.start_time / 1000
+
+    def _model_tags(self, model: str) -> dict[str, str] | None:
+        """The registered model's tags, or None when `model` is not registered (call inside tracker_errors)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            registered = self.client.get_registered_model(model)
+        except MlflowException as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+        return dict(registered.tags or {})
+
+    def watch_snooze(self, model: str, alias: str) -> Snooze | None:
+        """The `/snooze` recorded for `model`@`alias` (also one that has ended), or None."""
+        with tracker_errors(self.tracking_uri, f"read the snooze of {model}@{alias}"):
+            tags = self._model_tags(model) or {}
+        try:
+            until = float(tags[SNOOZED_UNTIL + alias])
+        except (KeyError, ValueError):  # none, or a tag someone edited by hand into nonsense
+            return None
+        return Snooze(until, tags.get(SNOOZED_BY + alias, ""))
+
+    def snooze_watch(self, model: str, alias: str, snooze: Snooze | None) -> None:
+        """Record the `/snooze` of `model`@`alias` on the registered model; None clears it."""
+        with tracker_errors(self.tracking_uri, f"record the snooze of {model}@{alias}"):
+            tags = self._model_tags(model)
+            if tags is None:
+                raise nothing_to_snooze(model)
+            if snooze is None:
+                # `until` first: a clear cut short in between leaves no snooze, only a stale name
+                for key in (SNOOZED_UNTIL + alias, SNOOZED_BY + alias):
+                    if key in tags:
+                        self.client.delete_registered_model_tag(model, key)
+                return
+            # `by` first: a reader that sees the new `until` also sees who asked for it
+            self.client.set_registered_model_tag(model, SNOOZED_BY + alias, snooze.by)
+            self.client.set_registered_model_tag(model, SNOOZED_UNTIL + alias, repr(float(snooze.until)))
 
     # --- writing a run -------------------------------------------------------------------
 

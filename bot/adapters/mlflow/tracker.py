@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from bot.adapters.mlflow import tracker_errors
-from bot.adapters.mlflow.runs import RunStore
+from bot.adapters.mlflow.runs import RunStore, nothing_to_snooze
 from bot.core.errors import NotFound
 from bot.core.judge.table import PredictionTable
+from bot.core.types import Snooze
+from bot.core.watch_report import WatchSummary
 from bot.ports import Effect, LedgerEntry, ModelVersionRef, Promotion, PromotionIntent, RunRecord
 
 if TYPE_CHECKING:
@@ -97,3 +99,20 @@ class MlflowTracker:
     def history(self, model: str) -> list[LedgerEntry]:
         with tracker_errors(self.tracking_uri, f"read the ledger of {model}"):
             return self.registry.history(model)
+
+    # --- the production watch: the same reads as `mlbot watch` (RunStore), for the service --------
+
+    def latest_watch(self, experiment: str, model: str, alias: str) -> tuple[WatchSummary, float] | None:
+        if not store_exists(self.tracking_uri):
+            return None  # no store yet, so no watch ever ran; reading must not create it
+        return self.runs.latest_watch(experiment, model, alias)
+
+    def watch_snooze(self, model: str, alias: str) -> Snooze | None:
+        if not store_exists(self.tracking_uri):
+            return None
+        return self.runs.watch_snooze(model, alias)
+
+    def snooze_watch(self, model: str, alias: str, snooze: Snooze | None) -> None:
+        if not store_exists(self.tracking_uri):
+            raise nothing_to_snooze(model)
+        self.runs.snooze_watch(model, alias, snooze)

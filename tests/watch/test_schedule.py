@@ -135,7 +135,7 @@ def test_a_restarted_server_or_a_second_worker_finds_the_window_taken(tmp_path: 
 
 def test_the_actions_runner_dispatches_the_watch_workflow_on_the_default_branch() -> None:
     forge = FakeForge(files={**FakeForge().files, "mlbot.yaml": WATCHED})
-    ctx = replace(context(forge), runners={"actions": ActionsRunner(forge)})
+    ctx = replace(context(forge), runners={"actions": ActionsRunner(forge)})  # type: ignore[arg-type]
     schedule_watch(ctx, REPO, datetime(2026, 12, 6, 6, 1))
     run_queued(ctx)
     assert ("dispatch_workflow", WATCH_WORKFLOW, "main", {}) in forge.calls

@@ -7,6 +7,10 @@ queued job, so the webhook edge never waits. Two stages with a hard boundary (SP
    output dir, no network, no credentials, an allow-listed environment, resource limits.
 2. `mlbot evaluate` — mlbot's code, outside the sandbox, with the base branch's `mlbot.yaml` and the
    MLflow URI (the only credential it needs; never the GitHub token, App key or webhook secret).
+
+`watch` and `refresh` run no pull request's code: they check out the default branch and run
+`mlbot watch` or the team's `watch.refresh` there, outside the sandbox, with the evaluate's
+allow-listed environment (default_branch.py reads how they ended; changes.py what a refresh changed).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -318,8 +323,8 @@ class LocalRunner:
             argv = [*self.watch_command, *watch_argv(project, summary)]
             done = self.groups.run(argv, env=evaluate_environment(self.host(), self.tracking_uri),
                                    cwd=self.cwd or Path.cwd(), timeout=deadline - time.monotonic())
-            done = Finished(done.returncode, f"watching {job.repo} at {job.branch} {sha[:7]} (window {job.window})\n"
-                            + done.output, done.timed_out, done.stopped)
+            done = replace(done, output=f"watching {job.repo} at {job.branch} {sha[:7]} (window {job.window})\n"
+                                        + done.output)
             return watch_outcome(done, summary, self.safe, self.timeout, job.repo)
         finally:
             remove_tree(workdir)
@@ -327,7 +332,8 @@ class LocalRunner:
     def refresh(self, job: RefreshJob) -> RefreshOutcome:
         """Run `watch.refresh` on the default branch's checkout; return the files it changed, or why not.
 
-        The command is the team's default-branch code: no sandbox, the allow-listed environment plus
+        The command is the team's default-branch code, like `watch.command`: no sandbox, the same
+        allow-listed environment (the data stores' variables, never the bot's GitHub credentials) plus
         MLBOT_WATCH_ISSUE and MLBOT_REFRESH_BY, the checkout as its working directory and no remote.
         """
         deadline = time.monotonic() + self.timeout
@@ -392,6 +398,7 @@ class LocalRunner:
 
 
 def could_not_check_out(job: WatchJob | RefreshJob) -> str:
+    """The one sentence for a default branch that could not be cloned or checked out (the log says why)."""
     return f"I could not check out {job.branch} of {job.repo}."
 
 

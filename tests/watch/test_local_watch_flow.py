@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 
 from bot.adapters.github.client import GitHubForge
 from bot.adapters.runners import LocalRunner
+from bot.core.errors import Transient
 from bot.core.types import RefreshJob, WatchJob
 from bot.core.watch_report import WatchSummary
 from bot.sandbox import SandboxServer
@@ -88,3 +89,16 @@ def test_the_runner_alone_returns_the_summary_and_a_refresh_returns_the_new_trai
     before = (project / "data" / "train.csv").read_bytes()
     window = (production / "day2.csv").read_bytes()
     assert refreshed.files["data/train.csv"] == before + window.split(b"\n", 1)[1]
+
+
+@pytest.mark.slow
+def test_mlflow_out_of_reach_makes_the_real_watch_transient(tmp_path: Path) -> None:
+    from tests.reliability.test_mlflow_down import free_port
+    from tests.watch.test_local_runner import WATCH, make_origin
+
+    origin, _ = make_origin(tmp_path, WATCH)
+    runner = LocalRunner(clone_url=str(origin), tracking_uri=f"http://127.0.0.1:{free_port()}", cwd=tmp_path,
+                         timeout=120)
+    with pytest.raises(Transient) as raised:  # `mlbot watch --tempfail-exit` exited 75: the queue tries later
+        runner.watch(WatchJob("acme/churn", "main", "main", "2026-12-06T06:00Z"))
+    assert raised.value.dependency == "MLflow" and "unreachable" in raised.value.message

@@ -46,9 +46,10 @@ def watch_outcome(done: Finished, summary_file: Path, safe: Redact, timeout: flo
         return WatchOutcome(False, None, log, f"The watch of {repo} timed out after {timeout:g} s and was stopped.")
     if done.stopped:
         return WatchOutcome(False, None, log, f"The watch of {repo} was stopped because mlbot is shutting down.")
+    errors = [line.strip().removeprefix("error: ") for line in log.splitlines() if line.startswith("error: ")]
     if done.returncode == Transient.TEMPFAIL:
-        last = log.strip().splitlines()[-1:] or ["MLflow is unreachable"]
-        raise Transient(f"watching {repo} could not reach MLflow ({last[0][:200]})", dependency="MLflow")
+        said = errors[-1] if errors else "MLflow is unreachable"
+        raise Transient(f"watching {repo} could not reach MLflow ({said[:200]})", dependency="MLflow")
     if done.returncode in (0, 1) and summary_file.is_file():
         summary, problem = read_summary(summary_file)
         if summary is None:
@@ -58,8 +59,7 @@ def watch_outcome(done: Finished, summary_file: Path, safe: Redact, timeout: flo
         said = [line.strip() for line in log.splitlines() if NOTHING_TO_WATCH in line]
         reason = f" ({said[-1][:300]})" if said else ""
         return WatchOutcome(True, None, log, f"There is nothing to watch in {repo} yet{reason}.")
-    errors = [line.strip() for line in log.splitlines() if line.startswith("error: ")]
-    reason = f" ({errors[-1].removeprefix('error: ')[:300]})" if errors else ""
+    reason = f" ({errors[-1][:300]})" if errors else ""
     return WatchOutcome(False, None, log, f"mlbot watch exited with code {done.returncode}{reason}.")
 
 

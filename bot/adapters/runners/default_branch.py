@@ -56,8 +56,8 @@ def watch_outcome(done: Finished, summary_file: Path, safe: Redact, timeout: flo
             return WatchOutcome(False, None, log, problem)
         return WatchOutcome(True, summary, log, verdict(WatchSummary.from_json(summary)))
     if done.returncode == 0:  # no `watch:` section, or no production model yet: not a failure
-        said = [line.strip() for line in log.splitlines() if NOTHING_TO_WATCH in line]
-        reason = f" ({said[-1][:300]})" if said else ""
+        nothing = [line.strip() for line in log.splitlines() if NOTHING_TO_WATCH in line]
+        reason = f" ({nothing[-1][:300]})" if nothing else ""
         return WatchOutcome(True, None, log, f"There is nothing to watch in {repo} yet{reason}.")
     reason = f" ({errors[-1][:300]})" if errors else ""
     return WatchOutcome(False, None, log, f"mlbot watch exited with code {done.returncode}{reason}.")

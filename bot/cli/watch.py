@@ -24,6 +24,11 @@ def watch(
     format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="One of text, json.")] = "text",
     post: Annotated[bool, typer.Option("--post", help="In GitHub Actions: also open, update or close the "
                                        "watch issue of this model.")] = False,
+    output: Annotated[Path | None, typer.Option(
+        "--output", metavar="FILE", help="Also write the JSON summary to FILE (not written when there is "
+        "nothing to watch).")] = None,
+    tempfail_exit: Annotated[bool, typer.Option(
+        "--tempfail-exit", hidden=True, help="Exit 75 when MLflow is unavailable (the local runner retries).")] = False,
 ) -> None:
     """Score the newest production window, measure drift, quality and metrics, log a monitoring run.
 
@@ -32,6 +37,7 @@ def watch(
     """
     from bot.cli.registry import read_policies
     from bot.core.config import load_project
+    from bot.core.errors import Transient
     from bot.core.watch_report import render_text
     from bot.service.settings import load_settings
     from bot.training.watch import NothingToWatch
@@ -50,12 +56,21 @@ def watch(
     except NothingToWatch as nothing:
         typer.echo(f"{nothing.message}; nothing to watch yet", err=True)
         return
+    except Transient as error:
+        if not tempfail_exit:
+            raise
+        from bot.cli import echo_error  # the boundary's own wording; imported late: it imports this module
+
+        echo_error(error)
+        raise typer.Exit(Transient.TEMPFAIL) from None
     summary = result.summary
     if settings.mlflow_ui_url:
         from dataclasses import replace
 
         summary = replace(summary, run_url=f"{settings.mlflow_ui_url.rstrip('/')}/#/experiments/-/runs/"
                                            f"{result.run_id}")
+    if output is not None:  # the local runner reads it here: its stdout and stderr arrive interleaved
+        output.write_text(json.dumps(summary.to_json(), default=str), encoding="utf-8")
     if post:
         from bot.service.actions_watch import watch_in_actions
 

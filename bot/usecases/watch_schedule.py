@@ -4,21 +4,27 @@ Each round (the reconciler's, in every worker) asks, per repository, which windo
 is current — the latest scheduled minute at or before now — and queues one `mlbot.watch` job keyed
 by repository, model, alias and that minute. The queue accepts a key once, durably (SQLite or
 Redis), so a second worker, a repeated round or a restarted server finds the window taken; a window
-missed while the server was down still runs once when it comes back. The job dispatches the
-scheduled watch workflow on the default branch, where `mlbot watch --post` does the work.
+missed while the server was down still runs once when it comes back. The job hands the window to
+the repository's runner (`ci.runner`): the Actions runner dispatches the scheduled watch workflow on
+the default branch, where `mlbot watch --post` does the work; the local runner runs `mlbot watch`
+on the default branch's checkout here, and this job keeps the watch issue from its summary.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
 from bot.core.cron import last_due, parse_cron
+from bot.core.errors import ShuttingDown
+from bot.core.types import WatchJob
+from bot.core.watch_report import WatchSummary
 from bot.ports import Context
 from bot.usecases import jobs
 from bot.usecases.repo_state import NotConfigured, read_settings
+from bot.usecases.watch import sync_watch_issue
 
 log = logging.getLogger("mlbot.watch")
 WATCH_WORKFLOW = "mlbot-watch.yml"
@@ -63,12 +69,39 @@ def schedule_watch(ctx: Context, repo: str, now: datetime) -> WatchRequested | N
 
 
 def run_watch(ctx: Context, job: WatchRequested) -> None:
-    """Start the watch of one window: dispatch the scheduled watch workflow on the default branch."""
+    """Watch one window where the repository runs its jobs; keep the watch issue when the watch ran here.
+
+    Only a Transient error (MLflow or GitHub down) or a shutdown runs the window again; a watch that
+    failed is logged and left, so a broken window command does not retry forever.
+    """
     branch = ctx.forge.default_branch(job.repo)
     config = read_settings(ctx, job.repo, branch).config
-    if config.ci.runner != "actions":
-        log.warning("%s uses the %s runner, which does not run watches yet; run `mlbot watch --post` from "
-                    "cron or a scheduled workflow instead", job.repo, config.ci.runner)
+    if config.watch is None:
+        log.info("%s has no `watch:` section on %s any more; the window of %s is not watched", job.repo, branch,
+                 job.window)
         return
-    ctx.forge.dispatch_workflow(job.repo, WATCH_WORKFLOW, branch, {})
-    log.info("dispatched %s on %s@%s for the window of %s", WATCH_WORKFLOW, job.repo, branch, job.window)
+    runner = ctx.runners.get(config.ci.runner)
+    if runner is None:
+        log.warning("%s runs its jobs on the %s runner, which this bot has not configured; the window of %s is "
+                    "not watched", job.repo, config.ci.runner, job.window)
+        return
+    # the Forge names no branch head: the runner checks out the branch's newest commit itself
+    outcome = runner.watch(WatchJob(job.repo, branch, branch, job.window))
+    if runner.stopping:  # SIGTERM cut the watch short: the window runs again after the restart
+        raise ShuttingDown(f"the watch of {job.repo} for the window of {job.window} was stopped by a shutdown")
+    if outcome is None:
+        log.info("dispatched %s on %s@%s for the window of %s", WATCH_WORKFLOW, job.repo, branch, job.window)
+        return
+    if not outcome.ok:
+        log.warning("the watch of %s for the window of %s failed: %s\n%s", job.repo, job.window, outcome.message,
+                    outcome.log_tail)
+        return
+    if outcome.summary is None:
+        log.info("the watch of %s for the window of %s judged nothing: %s", job.repo, job.window, outcome.message)
+        return
+    summary = WatchSummary.from_json(outcome.summary)
+    if summary.run_url is None and ctx.mlflow_url and summary.run_id:
+        summary = replace(summary, run_url=f"{ctx.mlflow_url.rstrip('/')}/#/experiments/-/runs/{summary.run_id}")
+    issue = sync_watch_issue(ctx.forge, job.repo, summary, close_after=config.watch.close_after)
+    log.info("watched %s for the window of %s: %s %s", job.repo, job.window, outcome.message,
+             issue.describe(summary))

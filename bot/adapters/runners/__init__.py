@@ -3,6 +3,8 @@
 `ActionsRunner` (actions.py) returns at once; the `workflow_run` webhook reports the end.
 `LocalRunner` (local.py) runs `mlbot fit` inside the sandbox (sandbox.py: bubblewrap) and then
 `mlbot evaluate` as mlbot's own trusted process, each as a process group it can kill (processes.py).
+Both also run the production watch (`watch`) and the data refresh of `/retrain` (`refresh`) on the
+default branch: the Actions runner dispatches `mlbot-watch.yml`, the local runner runs them here.
 """
 
 from __future__ import annotations

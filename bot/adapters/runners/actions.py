@@ -1,10 +1,12 @@
-"""The Actions runner: dispatch the training workflow of the default branch; `workflow_run` reports the end."""
+"""The Actions runner: dispatch the default branch's workflows; their runs report back (webhook, issue)."""
 
 from __future__ import annotations
 
 import json
 
-from bot.ports import Forge, TrainingJob
+from bot.ports import Forge, RefreshJob, TrainingJob, WatchJob
+
+WATCH_WORKFLOW = "mlbot-watch.yml"  # written by `mlbot init`; runs `mlbot watch --post`, or the refresh
 
 
 class ActionsRunner:
@@ -30,3 +32,12 @@ class ActionsRunner:
             inputs["nonce"] = job.nonce
         # ref is the default branch: the workflow file there is trusted, the PR's copy is not
         self.forge.dispatch_workflow(job.repo, job.workflow, ref=job.default_branch, inputs=inputs)
+
+    def watch(self, job: WatchJob) -> None:
+        """Dispatch the watch workflow on the default branch; `mlbot watch --post` there keeps the issue."""
+        self.forge.dispatch_workflow(job.repo, WATCH_WORKFLOW, ref=job.branch, inputs={})
+
+    def refresh(self, job: RefreshJob) -> None:
+        """Dispatch the watch workflow's refresh: it runs `watch.refresh` and proposes what changed."""
+        self.forge.dispatch_workflow(job.repo, WATCH_WORKFLOW, ref=job.branch,
+                                     inputs={"refresh": str(job.issue), "requested_by": job.by})

@@ -7,6 +7,10 @@ queued job, so the webhook edge never waits. Two stages with a hard boundary (SP
    output dir, no network, no credentials, an allow-listed environment, resource limits.
 2. `mlbot evaluate` — mlbot's code, outside the sandbox, with the base branch's `mlbot.yaml` and the
    MLflow URI (the only credential it needs; never the GitHub token, App key or webhook secret).
+
+`watch` and `refresh` run no pull request's code: they check out the default branch and run
+`mlbot watch` or the team's `watch.refresh` there, outside the sandbox, with the evaluate's
+allow-listed environment (default_branch.py reads how they ended; changes.py what a refresh changed).
 """
 
 from __future__ import annotations
@@ -23,25 +27,46 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
+from bot.adapters.runners import changes
+from bot.adapters.runners.default_branch import (
+    refresh_environment,
+    refresh_failure,
+    watch_argv,
+    watch_outcome,
+)
 from bot.adapters.runners.processes import Finished, ProcessGroups
 from bot.adapters.runners.sandbox import Bubblewrap, Limits, Sandbox, SandboxUnavailable, choose_sandbox
+from bot.core.config import load_project
 from bot.core.errors import MlbotError, Transient
 from bot.core.redact import redact
-from bot.ports import TrainingJob, TrainingOutcome
+from bot.ports import RefreshJob, RefreshOutcome, TrainingJob, TrainingOutcome, WatchJob, WatchOutcome
 from bot.service.settings import Settings, scrubbed_environment
 
 RUN_ID_LINE = re.compile(r"^run_id=([0-9A-Za-z_-]+)\s*$", re.MULTILINE)
 CREDENTIALS = re.compile(r"://[^/@\s]+@")
 GIT_TIMEOUT = 300.0
 GITHUB_CLONE_URL = "https://github.com/{repo}.git"  # when neither MLBOT_CLONE_URL nor the job names one
+FULL_SHA = re.compile(r"[0-9a-f]{40}")
 MAX_OUTPUT_MB = 4096  # what the fit may leave in its output dir
 # What the trusted evaluate inherits from the bot: the basics, and what MLflow and its artifact store read.
 EVALUATE_NAMES = ("PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH",
                   "PYTHONHASHSEED", "VIRTUAL_ENV", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                   "GOOGLE_APPLICATION_CREDENTIALS")
 EVALUATE_PREFIXES = ("MLFLOW_", "AWS_", "AZURE_STORAGE_")
+
+
+class Cloned(Protocol):
+    """What a job says about the repository it clones (training, watch and refresh jobs alike)."""
+
+    @property
+    def repo(self) -> str: ...
+
+    @property
+    def clone_url(self) -> str: ...
 
 
 def mlbot_command() -> list[str]:
@@ -131,6 +156,7 @@ class LocalRunner:
         sandbox: Sandbox | None = None,
         fit_command: Sequence[str] | None = None,
         evaluate_command: Sequence[str] | None = None,
+        watch_command: Sequence[str] | None = None,
         secrets: Sequence[str] = (),
         log_lines: int = 80,
         host_env: Mapping[str, str] | None = None,
@@ -143,6 +169,7 @@ class LocalRunner:
         self.sandbox = sandbox or Bubblewrap(hidden=private_paths(cwd, tracking_uri))
         self.fit_command = list(fit_command) if fit_command else mlbot_command()
         self.evaluate_command = list(evaluate_command) if evaluate_command else mlbot_command()
+        self.watch_command = list(watch_command) if watch_command else mlbot_command()
         self.secrets = list(secrets)
         self.log_lines = log_lines
         self.host_env = host_env
@@ -163,7 +190,7 @@ class LocalRunner:
         return cls(clone_url=override, tracking_uri=tracking_uri, credential=credential,
                    timeout=settings.train_timeout, cwd=data_dir, sandbox=sandbox, secrets=settings.secret_values())
 
-    def source(self, job: TrainingJob) -> str:
+    def source(self, job: Cloned) -> str:
         """Return what to clone for `job`: the override, else the repository's own URL, else github.com's."""
         if callable(self.clone_url):
             return self.clone_url(job.repo)
@@ -236,8 +263,7 @@ class LocalRunner:
         """Run the sandboxed fit, check what it wrote, then the trusted evaluate; one deadline for both."""
         project, output, base = workdir / "project", workdir / "output", workdir / "base"
         deadline = started + self.timeout
-        # the allow-lists below pick from it; the deny-list is a second net under them
-        host = scrubbed_environment() if self.host_env is None else dict(self.host_env)
+        host = self.host()
         inner_project, inner_output = self.sandbox.inside(project, output)
         fit = self.sandbox.prepare([*self.fit_command, *fit_argv(job, inner_project, inner_output)],
                                    project=project, output=output, scratch=workdir, host_env=host, extra_env={})
@@ -277,9 +303,127 @@ class LocalRunner:
             message = "Training was stopped because mlbot is shutting down; comment `/retrain` to run it again."
         return TrainingOutcome(False, run_id, self.safe(log), time.monotonic() - started, message)
 
+    def host(self) -> dict[str, str]:
+        """The bot's environment, which the allow-lists pick from; the deny-list is a second net under them."""
+        return scrubbed_environment() if self.host_env is None else dict(self.host_env)
+
+    def watch(self, job: WatchJob) -> WatchOutcome:
+        """Judge one production window: `mlbot watch` (trusted, no sandbox) on the default branch's checkout.
+
+        It runs with the MLflow URI and the data stores' variables only, in the bot's data dir like
+        evaluate; raises Transient when MLflow is down (the queue runs the window again later).
+        """
+        deadline = time.monotonic() + self.timeout
+        workdir = Path(tempfile.mkdtemp(prefix="mlbot-watch-"))
+        try:
+            project, summary = workdir / "project", workdir / "summary.json"
+            problem, sha = self.check_out_default(job, project)
+            if problem:
+                return WatchOutcome(False, None, self.safe(problem), could_not_check_out(job))
+            argv = [*self.watch_command, *watch_argv(project, summary)]
+            done = self.groups.run(argv, env=evaluate_environment(self.host(), self.tracking_uri),
+                                   cwd=self.cwd or Path.cwd(), timeout=deadline - time.monotonic())
+            done = replace(done, output=f"watching {job.repo} at {job.branch} {sha[:7]} (window {job.window})\n"
+                                        + done.output)
+            return watch_outcome(done, summary, self.safe, self.timeout, job.repo)
+        finally:
+            remove_tree(workdir)
+
+    def refresh(self, job: RefreshJob) -> RefreshOutcome:
+        """Run `watch.refresh` on the default branch's checkout; return the files it changed, or why not.
+
+        The command is the team's default-branch code, like `watch.command`: no sandbox, the same
+        allow-listed environment (the data stores' variables, never the bot's GitHub credentials) plus
+        MLBOT_WATCH_ISSUE and MLBOT_REFRESH_BY, the checkout as its working directory and no remote.
+        """
+        deadline = time.monotonic() + self.timeout
+        workdir = Path(tempfile.mkdtemp(prefix="mlbot-refresh-"))
+        try:
+            project = workdir / "project"
+            problem, sha = self.check_out_default(job, project)
+            if problem:
+                return RefreshOutcome(False, {}, self.safe(problem), could_not_check_out(job))
+            command, problem = refresh_command(project, job.branch)
+            if command is None:
+                return RefreshOutcome(False, {}, self.safe(problem), problem.splitlines()[0])
+            env = refresh_environment(evaluate_environment(self.host(), self.tracking_uri), job)
+            done = self.groups.run(["/bin/sh", "-c", command], env=env, cwd=project,
+                                   timeout=deadline - time.monotonic())
+            failed = refresh_failure(done, self.safe, self.timeout, command)
+            if failed is not None:
+                return failed
+            return self.collect_changes(project, sha, self.safe(done.output))
+        finally:
+            remove_tree(workdir)
+
+    def collect_changes(self, project: Path, sha: str, log: str) -> RefreshOutcome:
+        """What the refresh left in `project` (checked out at `sha`), read from `git status`, or why not."""
+        if (git_output(["rev-parse", "HEAD"], project) or b"").decode().strip() != sha:
+            return RefreshOutcome(False, {}, log, "The refresh command committed or checked out something itself; "
+                                                  "leave the refreshed files uncommitted and mlbot proposes them.")
+        code, status, complaint = run_git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], project)
+        if code != 0:
+            return RefreshOutcome(False, {}, log, f"I could not read what the refresh changed (git status: "
+                                                  f"{complaint[:200]}).")
+        found = changes.collect(project, status)
+        if found.problem:
+            return RefreshOutcome(False, {}, log, found.problem)
+        names = sorted(found.files)
+        listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        return RefreshOutcome(True, found.files, log, f"The refresh changed {len(names)} "
+                                                      f"file{'s' if len(names) != 1 else ''}: {listed}.")
+
+    def check_out_default(self, job: WatchJob | RefreshJob, project: Path) -> tuple[str | None, str]:
+        """Clone, detach at `job.sha` (a commit, or a branch name: its head), drop the remote.
+
+        Return (why it failed or None, the commit checked out).
+        """
+        url = self.source(job)
+        try:
+            auth, token = self.clone_auth(url, job.repo)
+        except MlbotError as error:  # no credential to clone with: the App is not installed, ...
+            return error.message, ""
+        failed = git(["clone", "--quiet", "--no-checkout", url, str(project)], None, auth)
+        if failed is not None:
+            return (redact(failed, [token]) if token else failed), ""
+        sha = resolve_commit(project, job.sha, auth)
+        if sha is None:
+            return f"{job.sha} is not a commit or branch of {job.repo}", ""
+        failed = git(["checkout", "--quiet", "--detach", sha], project)
+        return failed or git(["remote", "remove", "origin"], project), sha
+
     def safe(self, log: str) -> str:
         """Return the log's tail with every secret the bot holds, and anything token-shaped, redacted."""
         return tail(redact(log, self.secrets), self.log_lines)
+
+
+def could_not_check_out(job: WatchJob | RefreshJob) -> str:
+    """The one sentence for a default branch that could not be cloned or checked out (the log says why)."""
+    return f"I could not check out {job.branch} of {job.repo}."
+
+
+def resolve_commit(project: Path, ref: str, auth: Mapping[str, str]) -> str | None:
+    """The commit `ref` names in the clone: a full sha (fetched when no branch has it) or a branch's head."""
+    if FULL_SHA.fullmatch(ref):
+        if git(["cat-file", "-e", f"{ref}^{{commit}}"], project) is not None:
+            git(["fetch", "--quiet", "origin", ref], project, auth)
+        candidate = ref
+    else:
+        candidate = f"refs/remotes/origin/{ref}"
+    found = git_output(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{candidate}^{{commit}}"], project)
+    return found.decode().strip() if found else None
+
+
+def refresh_command(project: Path, branch: str) -> tuple[str | None, str]:
+    """`watch.refresh` from the checkout's mlbot.yaml, or (None, why there is none to run)."""
+    try:
+        watch = load_project(project).config.watch
+    except MlbotError as error:
+        return None, f"mlbot.yaml on {branch} cannot be read, so I cannot find its refresh command.\n{error.message}"
+    if watch is None or not watch.refresh:
+        return None, (f"mlbot.yaml on {branch} sets no `watch.refresh`, so there is no data-refresh command to run "
+                      "(docs/watch.md).")
+    return watch.refresh, ""
 
 
 def remove_tree(path: Path) -> None:

@@ -167,6 +167,10 @@ class Forge(Protocol):
         """The commit `branch` points at now."""
         ...
 
+    def clone_url(self, repo: str) -> str:
+        """What `git clone` takes for `repo` (a scheduled job has no webhook payload to read it from)."""
+        ...
+
     def propose_change(self, repo: str, *, base: str, base_sha: str, branch: str,
                        files: Mapping[str, bytes | None], message: str, title: str, body: str) -> PullRequest:
         """Commit `files` (None: delete) on `branch`, made from `base_sha`, and open a pull request into `base`.

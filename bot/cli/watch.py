@@ -27,6 +27,11 @@ def watch(
     output: Annotated[Path | None, typer.Option(
         "--output", metavar="FILE", help="Also write the JSON summary to FILE (not written when there is "
         "nothing to watch).")] = None,
+    refresh: Annotated[int | None, typer.Option(
+        "--refresh", metavar="ISSUE", help="With --post, in the refresh job of mlbot-watch.yml: run watch.refresh "
+        "and open a pull request for watch issue ISSUE (what /retrain there asks for); judges no window.")] = None,
+    requested_by: Annotated[str, typer.Option(
+        "--requested-by", metavar="LOGIN", help="Who commented /retrain (for --refresh).")] = "",
     tempfail_exit: Annotated[bool, typer.Option(
         "--tempfail-exit", hidden=True, help="Exit 75 when MLflow is unavailable (the local runner retries).")] = False,
 ) -> None:
@@ -50,6 +55,14 @@ def watch(
         typer.echo("mlbot.yaml has no `watch:` section, so there is nothing to watch (docs/watch.md)", err=True)
         return
     settings = load_settings()
+    if refresh is not None:
+        if not post:
+            raise UsageError("--refresh opens a pull request, so it needs --post",
+                             hint="run it as the refresh job of mlbot-watch.yml does: mlbot watch --refresh N --post")
+        from bot.service.actions_watch import refresh_in_actions
+
+        typer.echo(refresh_in_actions(settings, loaded, refresh, requested_by or "someone"))
+        return
     try:
         result = run_watch(loaded, read_policies(loaded.root), settings.mlflow_tracking_uri, _progress,
                            window_path=window)

@@ -74,10 +74,10 @@ class Reconciler:
                     done = reconcile(ctx, repo, since)
                 except Exception as error:  # GitHub down for this one: the others still get their turn
                     log.warning("could not reconcile %s: %s", repo, error)
-                    continue
-                if self.telemetry is not None:
-                    self.telemetry.count("mlbot_reconciled", done.promotions, kind="promotion")
-                    self.telemetry.count("mlbot_reconciled", done.trainings, kind="training")
+                else:
+                    if self.telemetry is not None:
+                        self.telemetry.count("mlbot_reconciled", done.promotions, kind="promotion")
+                        self.telemetry.count("mlbot_reconciled", done.trainings, kind="training")
                 try:  # the production watch's schedule: one job per window, deduped by its key
                     schedule_watch(ctx, repo, datetime.now(UTC))
                 except Exception as error:  # e.g. a broken mlbot.yaml: the check on its next PR says so

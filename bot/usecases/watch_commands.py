@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -21,10 +22,10 @@ from typing import Any, ClassVar
 from bot.core import markers
 from bot.core.authz import same_login
 from bot.core.cron import next_due, parse_cron
-from bot.core.errors import MlbotError
+from bot.core.errors import MlbotError, ShuttingDown
 from bot.core.report import escape_md, fence_block
 from bot.core.watch_report import when
-from bot.ports import Context, RefreshJob, Snooze
+from bot.ports import Context, Forge, PullRequest, RefreshJob, Snooze
 from bot.usecases import jobs
 from bot.usecases.repo_state import RepoSettings
 
@@ -145,10 +146,51 @@ def request_refresh(ctx: Context, issue: WatchIssue, settings: RepoSettings, *, 
             "refreshed data will be linked here, then trained and judged against production like any other.")
 
 
-def refresh_branch(job: RefreshRequested) -> str:
-    """One branch per asking comment: a retried job finds its own branch and pull request."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", job.model).strip("-.")[:40] or "model"
-    return f"mlbot/refresh-{slug}-{job.comment_id}"
+def refresh_branch(model: str, key: object) -> str:
+    """One branch per asking comment (or workflow run): a retried job finds its own branch and pull request."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-.")[:40] or "model"
+    return f"mlbot/refresh-{slug}-{key}"
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What a refresh of the default branch at `sha` changed, to be proposed for watch issue `issue`."""
+
+    repo: str
+    issue: int
+    model: str
+    by: str
+    branch: str  # the default branch
+    sha: str
+    command: str
+    files: Mapping[str, bytes | None]
+
+
+def propose_refresh(forge: Forge, done: Refreshed, *, key: object) -> PullRequest:
+    """Open the refreshed data's pull request (once per `key`) and link it from the watch issue."""
+    listed = sorted(done.files)
+    changes = [f"- `{escape_md(path)}`" + (" (deleted)" if done.files[path] is None else "")
+               for path in listed[:MAX_LISTED_FILES]]
+    changes += [f"- … and {len(listed) - MAX_LISTED_FILES} more"] if len(listed) > MAX_LISTED_FILES else []
+    body = "\n".join([
+        f"The training data of **{escape_md(done.model)}**, refreshed by `{escape_md(done.command)}` on "
+        f"`{escape_md(done.branch)}` ({done.sha[:7]}) at {escape_md('@' + done.by)}'s request in #{done.issue}.", "",
+        *changes, "",
+        "mlbot trains this pull request and compares it with production like any other; merge it when the "
+        "gates pass to promote the refreshed model."])
+    pull = forge.propose_change(done.repo, base=done.branch, base_sha=done.sha, branch=refresh_branch(done.model, key),
+                                files=done.files, message=f"Refresh the training data of {done.model}",
+                                title=f"Refresh the training data of {done.model} (watch #{done.issue})", body=body)
+    forge.create_comment(done.repo, done.issue, f"@{done.by} opened #{pull.number} with the refreshed training data "
+                         f"({len(listed)} file{'s' if len(listed) != 1 else ''}); its report will compare the "
+                         "refreshed model with production.")
+    return pull
+
+
+def say_refresh_failed(forge: Forge, repo: str, issue: int, by: str, message: str, log_tail: str = "") -> None:
+    """Tell the watch issue why `/retrain` opened no pull request, with the log's tail."""
+    log_part = f"\n\n{fence_block(log_tail)}" if log_tail.strip() else ""
+    forge.create_comment(repo, issue, f"@{by} `/retrain` did not open a pull request: {escape_md(message)}{log_part}")
 
 
 def run_refresh(ctx: Context, job: RefreshRequested) -> None:
@@ -160,32 +202,19 @@ def run_refresh(ctx: Context, job: RefreshRequested) -> None:
     config = read_settings(ctx, job.repo, sha).config
     runner = ctx.runners.get(config.ci.runner)
     if runner is None:
-        ctx.forge.create_comment(job.repo, job.issue, f"@{job.by} I could not refresh the data: this bot has no "
-                                 f"`{escape_md(config.ci.runner)}` runner.")
+        say_refresh_failed(ctx.forge, job.repo, job.issue, job.by,
+                           f"this bot has no {config.ci.runner} runner to run the refresh on.")
         return
-    outcome = runner.refresh(RefreshJob(job.repo, branch, sha, job.issue, job.by, job.comment_id))
+    outcome = runner.refresh(RefreshJob(job.repo, branch, sha, job.issue, job.by, job.comment_id,
+                                        ctx.forge.clone_url(job.repo)))
+    if runner.stopping:  # SIGTERM cut it short: the queue runs the refresh again after the restart
+        raise ShuttingDown(f"the refresh of {job.repo} for #{job.issue} was stopped by a shutdown")
     if outcome is None:
         log.info("dispatched the refresh of %s for %s#%s", job.model, job.repo, job.issue)
         return
     if not outcome.ok:
-        log_part = f"\n\n{fence_block(outcome.log_tail)}" if outcome.log_tail.strip() else ""
-        ctx.forge.create_comment(job.repo, job.issue, f"@{job.by} `/retrain` did not open a pull request: "
-                                 f"{escape_md(outcome.message)}{log_part}")
+        say_refresh_failed(ctx.forge, job.repo, job.issue, job.by, outcome.message, outcome.log_tail)
         return
-    listed = sorted(outcome.files)
-    changes = [f"- `{escape_md(path)}`" + (" (deleted)" if outcome.files[path] is None else "")
-               for path in listed[:MAX_LISTED_FILES]]
-    changes += [f"- … and {len(listed) - MAX_LISTED_FILES} more"] if len(listed) > MAX_LISTED_FILES else []
-    body = "\n".join([
-        f"The training data of **{escape_md(job.model)}**, refreshed by "
-        f"`{escape_md(config.watch.refresh if config.watch else '')}` on `{escape_md(branch)}` ({sha[:7]}) at "
-        f"{escape_md('@' + job.by)}'s request in #{job.issue}.", "",
-        *changes, "",
-        "mlbot trains this pull request and compares it with production like any other; merge it when the "
-        "gates pass to promote the refreshed model."])
-    pull = ctx.forge.propose_change(job.repo, base=branch, base_sha=sha, branch=refresh_branch(job),
-                                    files=outcome.files, message=f"Refresh the training data of {job.model}",
-                                    title=f"Refresh the training data of {job.model} (watch #{job.issue})", body=body)
-    ctx.forge.create_comment(job.repo, job.issue, f"@{job.by} opened #{pull.number} with the refreshed training data "
-                             f"({len(listed)} file{'s' if len(listed) != 1 else ''}); its report will compare the "
-                             "refreshed model with production.")
+    command = config.watch.refresh if config.watch and config.watch.refresh else ""
+    propose_refresh(ctx.forge, Refreshed(job.repo, job.issue, job.model, job.by, branch, sha, command, outcome.files),
+                    key=job.comment_id)

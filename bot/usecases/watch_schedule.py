@@ -75,7 +75,8 @@ def run_watch(ctx: Context, job: WatchRequested) -> None:
     failed is logged and left, so a broken window command does not retry forever.
     """
     branch = ctx.forge.default_branch(job.repo)
-    config = read_settings(ctx, job.repo, branch).config
+    sha = ctx.forge.branch_sha(job.repo, branch)
+    config = read_settings(ctx, job.repo, sha).config
     if config.watch is None:
         log.info("%s has no `watch:` section on %s any more; the window of %s is not watched", job.repo, branch,
                  job.window)
@@ -85,8 +86,8 @@ def run_watch(ctx: Context, job: WatchRequested) -> None:
         log.warning("%s runs its jobs on the %s runner, which this bot has not configured; the window of %s is "
                     "not watched", job.repo, config.ci.runner, job.window)
         return
-    # the Forge names no branch head: the runner checks out the branch's newest commit itself
-    outcome = runner.watch(WatchJob(job.repo, branch, branch, job.window))
+    # the rules read above and the checkout the runner judges with are one commit
+    outcome = runner.watch(WatchJob(job.repo, branch, sha, job.window, ctx.forge.clone_url(job.repo)))
     if runner.stopping:  # SIGTERM cut the watch short: the window runs again after the restart
         raise ShuttingDown(f"the watch of {job.repo} for the window of {job.window} was stopped by a shutdown")
     if outcome is None:

@@ -211,6 +211,9 @@ class FakeForge:
         self.calls.append(("branch_sha", branch))
         return BASE_SHA
 
+    def clone_url(self, repo: str) -> str:
+        return f"https://github.com/{repo}.git"
+
     def propose_change(self, repo: str, *, base: str, base_sha: str, branch: str,
                        files: Mapping[str, bytes | None], message: str, title: str, body: str) -> PullRequest:
         self.calls.append(("propose_change", branch))

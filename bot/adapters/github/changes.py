@@ -50,6 +50,10 @@ class Changes:
         return self._call(repo, f"GET /repos/{repo}/branches/{branch}",
                           lambda gh: str(gh.get_repo(repo).get_branch(branch).commit.sha))
 
+    def clone_url(self, repo: str) -> str:
+        """The repository's own clone URL."""
+        return self._call(repo, f"GET /repos/{repo}", lambda gh: str(gh.get_repo(repo).clone_url))
+
     def propose_change(self, repo: str, *, base: str, base_sha: str, branch: str,
                        files: Mapping[str, bytes | None], message: str, title: str, body: str) -> PullRequest:
         """Commit `files` on `branch` (made from `base_sha` when missing) and open one pull request into `base`."""

@@ -2,8 +2,9 @@
 
 A baseline is trained and promoted on main; a pull request that improves the model is reported,
 approved, merged and promoted; one that regresses is reported, merged anyway and not promoted;
-then comment commands show authorization and a one-command rollback. Each beat narrates what
-happened and quotes the bot's own words.
+then comment commands show authorization and a one-command rollback; finally production data drifts,
+the watch opens an issue and `/retrain` there opens a pull request with refreshed data. Each beat
+narrates what happened and quotes the bot's own words.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.core.errors import MlbotError
 from bot.core.report import marker
 from bot.demo.stack import LocalStack
 from bot.demo.terminal import brief, fill, markdown_to_text, quote
+from bot.demo.watch_beat import production_drifts
 from bot.service.settings import scrubbed_environment
 
 REPO = "acme/breast-cancer"
@@ -65,6 +67,9 @@ def describe(params: dict[str, Any]) -> str:
 
 class Demo:
     """The story's beats over a started stack; `echo` prints one block of text."""
+
+    repo = REPO
+    model = MODEL
 
     def __init__(self, stack: LocalStack, options: DemoOptions, echo: Callable[[str], None]) -> None:
         self.stack = stack
@@ -149,6 +154,7 @@ class Demo:
         better = self.improve()
         worse = self.regress()
         self.commands(better, worse)
+        production_drifts(self, MAINTAINER)
         self.summary()
 
     def setup(self) -> None:

@@ -28,6 +28,7 @@ from bot.core.watch_report import when
 from bot.ports import Context, Forge, PullRequest, RefreshJob, Snooze
 from bot.usecases import jobs
 from bot.usecases.repo_state import RepoSettings
+from bot.usecases.training import start_training
 
 log = logging.getLogger("mlbot.watch")
 MAX_LISTED_FILES = 20
@@ -216,5 +217,7 @@ def run_refresh(ctx: Context, job: RefreshRequested) -> None:
         say_refresh_failed(ctx.forge, job.repo, job.issue, job.by, outcome.message, outcome.log_tail)
         return
     command = config.watch.refresh if config.watch and config.watch.refresh else ""
-    propose_refresh(ctx.forge, Refreshed(job.repo, job.issue, job.model, job.by, branch, sha, command, outcome.files),
-                    key=job.comment_id)
+    pull = propose_refresh(ctx.forge, Refreshed(job.repo, job.issue, job.model, job.by, branch, sha, command,
+                                                outcome.files), key=job.comment_id)
+    # the bot ignores the webhooks its own pull request sends (loop safety), so it starts the training itself
+    start_training(ctx, pull, trigger="pull_request")

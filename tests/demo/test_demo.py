@@ -111,7 +111,7 @@ def test_the_demo_tells_the_whole_story_and_runs_again_without_cleanup(tmp_path:
     workdir = tmp_path / "demo"
     output = run_to_end(workdir, tmp_path)
 
-    baseline, pr1, pr2, commands, summary = re.split(r"\n━━ (?:\d\. .*|Summary) ━+", output)[2:]
+    baseline, pr1, pr2, commands, watch, summary = re.split(r"\n━━ (?:\d\. .*|Summary) ━+", output)[2:]
     assert "$ mlbot promote" in baseline and "promoted breast-cancer v1 to production (first promotion)" in baseline
     # PR #1: the sticky report, readable (a table of metrics and one of gates), then the promotion
     assert re.search(r"│ roc_auc ↑ +0\.\d{4} +0\.\d{4} +\+0\.\d{4}", pr1), pr1
@@ -129,6 +129,16 @@ def test_the_demo_tells_the_whole_story_and_runs_again_without_cleanup(tmp_path:
     # commands: a writer may not promote; a maintainer rolls back
     assert "│ @alice I did not run `/promote`: /promote needs maintain or admin permission" in commands
     assert "│ ⏪ rolled back breast-cancer production to v1 (was v2)." in commands
+    # the watch: a healthy day opens nothing; a drifted one opens the issue naming the features and the decay
+    assert "400 rows that look like the training data" in watch and "no issue is opened" in watch
+    assert "The bot opens issue #3" in watch
+    assert all(f"- {column}: KS p=" in watch for column in ("worst radius", "mean texture", "worst concave points"))
+    assert re.search(r"❌ fail +primary metric holds on labelled windows", watch), watch
+    assert re.search(r"- roc_auc: 0\.\d+ on 400 labelled rows vs 0\.\d+ at promotion \(Δ -0\.\d+, 95% CI", watch)
+    # /retrain there: the refresh script runs on main and its pull request is trained and judged
+    assert "maya comments in issue #3:  /retrain" in watch
+    assert "│ @maya opened #4 with the refreshed training data (1 file)" in watch
+    assert "mlbot/refresh-breast-cancer-" in watch and "✓ mlbot/train: success" in watch
     assert "Production: breast-cancer v1." in summary
     assert re.search(r"promote +— → v1 .*\n.*promote +v1 → v2 +PR #1 .*\n.*rollback +v2 → v1", summary), summary
     assert f"mlflow ui --backend-store-uri sqlite:///{workdir.resolve()}/stack/mlflow.db" in summary

@@ -94,6 +94,8 @@ def test_retrain_refreshes_the_data_and_opens_one_pull_request_linked_from_the_i
     assert proposed["base"] == "main" and "watch #12" in proposed["title"] and "data/old.csv` (deleted)" in \
         proposed["body"]
     assert "opened #41 with the refreshed training data (2 files)" in reply(ctx)
+    # its own pull_request webhook is ignored (loop safety): the bot starts the training itself, once
+    assert ctx.queue.kinds().count("mlbot.train") == 1
 
 
 def test_a_failed_refresh_says_why_in_the_issue_with_the_log() -> None:

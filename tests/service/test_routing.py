@@ -58,7 +58,7 @@ def test_the_service_router_composes_pings_with_the_lifecycle_once():
     router = build_router()
     github = {"ping", "pull_request", "issue_comment", "workflow_run", "pull_request_review"}
     assert github <= router.webhook_events()
-    internal = {"mlbot.train", "mlbot.trained", "mlbot.promote", "mlbot.command", "mlbot.watch"}
+    internal = {"mlbot.train", "mlbot.trained", "mlbot.promote", "mlbot.command", "mlbot.watch", "mlbot.refresh"}
     assert router.events() - router.webhook_events() == internal
     opened = router.handlers_for(Event("pull_request", "opened", "acme/churn", 1, "alice"))
     assert [h.__name__ for h in opened] == ["train_pull_request"]  # the lifecycle owns pull requests

@@ -147,8 +147,8 @@ def test_the_local_runner_watches_the_default_branch_and_opens_the_issue() -> No
     ctx = replace(local_context(runner), mlflow_url="https://mlflow.example/")
     schedule_watch(ctx, REPO, datetime(2026, 12, 6, 6, 1))
     run_queued(ctx)
-    # the forge gives no branch head: the runner checks out the default branch's newest commit
-    assert runner.watched == [WatchJob(REPO, "main", "main", "2026-12-06T06:00Z")]
+    # the default branch's head, whose mlbot.yaml was read, and the repository's own clone URL
+    assert runner.watched == [WatchJob(REPO, "main", "b" * 40, "2026-12-06T06:00Z", "https://github.com/acme/churn.git")]
     forge = ctx.forge
     assert isinstance(forge, IssueForge) and not [c for c in forge.calls if c[0] == "dispatch_workflow"]
     [issue] = forge.issues.values()

@@ -16,7 +16,7 @@ from bot.core.judge.gates import evaluate_gate
 from bot.core.policy import load_policies
 from bot.training.dataset import load_dataset
 from bot.training.fit import fit_declarative
-from bot.training.latency import quantile_ci, ratio_ci, summarise, time_models
+from bot.training.latency import latency_metrics, quantile_ci, ratio_ci, summarise, time_models
 from tests.analysis.builders import comparison, metric
 
 DEMO = Path(__file__).parents[2] / "examples" / "breast-cancer"
@@ -74,7 +74,7 @@ def test_the_demo_latency_gate_passes_with_both_cores_busy(busy_cores: list[subp
     project = load_project(DEMO)
     dataset = load_dataset(project)
     model = fit_declarative(project, dataset, project.config.train.params, lambda _: None)
-    facts = summarise(time_models(model, model, dataset.features("eval")))  # production: the same model
+    facts = latency_metrics(model, model, dataset.features("eval"))  # production: the same model, as train times it
     assert all(hog.poll() is None for hog in busy_cores)  # the cores stayed busy throughout
     policy = load_policies({"gates.yaml": (DEMO / "policies" / "gates.yaml").read_text()})
     demo_gate = next(g for g in policy.gates if g.model is not None)
@@ -85,3 +85,22 @@ def test_the_demo_latency_gate_passes_with_both_cores_busy(busy_cores: list[subp
     ratio = load_policies({"r.yaml": "gates:\n  - {name: r, model: {max_latency_ratio: 1.5}}\n"}).gates[0]
     same = evaluate_gate(ratio, comparison(metric("roc_auc", 0.99, 0.99, (-0.01, 0.01)), candidate=run), None)
     assert same.verdict == "pass", same.reason
+
+
+def test_a_noisy_ratio_is_timed_another_round_and_a_quiet_one_is_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.training.latency as latency
+
+    rounds: list[int] = []
+    steady = np.full(60, 2.0)
+    noisy = np.concatenate([np.full(54, 1.0), np.full(6, 9.0)])  # a p95 that rests on a few slow samples
+
+    def timed(candidate: object, production: object, features: object, **_: object) -> latency.LatencySamples:
+        rounds.append(1)
+        return latency.LatencySamples(noisy if candidate == "noisy" else steady, steady, "fake")
+
+    monkeypatch.setattr(latency, "time_models", timed)
+    quiet = latency_metrics("steady", "steady", None)
+    assert len(rounds) == 1 and quiet["latency_ratio"] == pytest.approx(1.0)
+    rounds.clear()
+    latency_metrics("noisy", "steady", None)
+    assert len(rounds) == latency.MAX_ROUNDS  # bounded: still noisy after three rounds, and it stops

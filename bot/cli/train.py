@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -61,6 +63,24 @@ def _fmt(value: float | None, signed: bool = False) -> str:
 
 
 TRIGGERS = ("pull_request", "command", "merge", "manual")
+TempfailOption = Annotated[bool, typer.Option(
+    "--tempfail-exit", hidden=True, help="Exit 75 when MLflow is unavailable (the local runner retries).")]
+
+
+@contextmanager
+def tempfail_exits(enabled: bool) -> Iterator[None]:
+    """With `--tempfail-exit`: MLflow being down ends the command with exit code 75, which the local runner retries."""
+    try:
+        yield
+    except Transient as error:
+        if not enabled:
+            raise
+        from bot.cli import echo_error  # the boundary's own wording; imported late: it imports this module
+
+        echo_error(error)
+        raise typer.Exit(Transient.TEMPFAIL) from None
+
+
 ProjectOption = Annotated[Path, typer.Option("--project", "-p", metavar="DIR", help="Directory with mlbot.yaml.")]
 ParamOption = Annotated[list[str] | None, typer.Option(
     "--param", metavar="NAME=VALUE", help="Override a train param (repeatable).")]
@@ -154,8 +174,7 @@ def evaluate(
     params: ParamsOption = None,
     repo: RepoOption = "",
     ci_url: CiUrlOption = "",
-    tempfail_exit: Annotated[bool, typer.Option(
-        "--tempfail-exit", hidden=True, help="Exit 75 when MLflow is unavailable (the local runner retries).")] = False,
+    tempfail_exit: TempfailOption = False,
 ) -> None:
     """Evaluate stage (trusted): safe-load the fitted model, score it beside production, log to MLflow."""
     from bot.service.settings import load_settings
@@ -167,15 +186,8 @@ def evaluate(
         judged = judged_project(project, config).config
         _check_policies(policies.parent if policies.name == "policies" else policies, judged.metric_names,
                         judged.data.slices, judged.task)
-    try:
+    with tempfail_exits(tempfail_exit):
         result = run_evaluation(request, model, load_settings().mlflow_tracking_uri, _progress, config_file=config)
-    except Transient as error:
-        if not tempfail_exit:
-            raise
-        from bot.cli import echo_error  # the boundary's own wording; imported late: it imports this module
-
-        echo_error(error)
-        raise typer.Exit(Transient.TEMPFAIL) from None
     _print_result(result, "evaluated")
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.train import TempfailOption, tempfail_exits
 from bot.core.errors import UsageError
 
 
@@ -32,8 +33,7 @@ def watch(
         "and open a pull request for watch issue ISSUE (what /retrain there asks for); judges no window.")] = None,
     requested_by: Annotated[str, typer.Option(
         "--requested-by", metavar="LOGIN", help="Who commented /retrain (for --refresh).")] = "",
-    tempfail_exit: Annotated[bool, typer.Option(
-        "--tempfail-exit", hidden=True, help="Exit 75 when MLflow is unavailable (the local runner retries).")] = False,
+    tempfail_exit: TempfailOption = False,
 ) -> None:
     """Score the newest production window, measure drift, quality and metrics, log a monitoring run.
 
@@ -42,7 +42,6 @@ def watch(
     """
     from bot.cli.registry import read_policies
     from bot.core.config import load_project
-    from bot.core.errors import Transient
     from bot.core.watch_report import render_text
     from bot.service.settings import load_settings
     from bot.training.watch import NothingToWatch
@@ -64,18 +63,12 @@ def watch(
         typer.echo(refresh_in_actions(settings, loaded, refresh, requested_by or "someone"))
         return
     try:
-        result = run_watch(loaded, read_policies(loaded.root), settings.mlflow_tracking_uri, _progress,
-                           window_path=window)
+        with tempfail_exits(tempfail_exit):
+            result = run_watch(loaded, read_policies(loaded.root), settings.mlflow_tracking_uri, _progress,
+                               window_path=window)
     except NothingToWatch as nothing:
         typer.echo(f"{nothing.message}; nothing to watch yet", err=True)
         return
-    except Transient as error:
-        if not tempfail_exit:
-            raise
-        from bot.cli import echo_error  # the boundary's own wording; imported late: it imports this module
-
-        echo_error(error)
-        raise typer.Exit(Transient.TEMPFAIL) from None
     summary = result.summary
     if settings.mlflow_ui_url:
         from dataclasses import replace

@@ -3,11 +3,11 @@ and `mlbot watch --refresh ISSUE --post` (the refresh job of mlbot-watch.yml) an
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from bot.adapters.runners import changes
 from bot.adapters.runners.default_branch import BY_ENV, ISSUE_ENV
+from bot.adapters.runners.local import run_git
 from bot.core.config import Project
 from bot.core.errors import MlbotError, UsageError
 from bot.core.watch_report import WatchSummary
@@ -43,8 +43,8 @@ def refresh_in_actions(settings: Settings, project: Project, issue: int, by: str
         raise UsageError("mlbot.yaml sets no watch.refresh, so there is no data-refresh command to run",
                          hint="add watch.refresh to mlbot.yaml on the default branch (docs/watch.md)")
     forge = actions_forge(env, settings)
-    root = Path(_git(["rev-parse", "--show-toplevel"], project.root).decode().strip())
-    sha = _git(["rev-parse", "HEAD"], root).decode().strip()
+    root = Path(_git_text(["rev-parse", "--show-toplevel"], project.root))
+    sha = _git_text(["rev-parse", "HEAD"], root)
     branch = forge.default_branch(env.repository)
     command_env = scrubbed_environment({ISSUE_ENV: str(issue), BY_ENV: by})
     code, tail = stream(["/bin/sh", "-c", watch.refresh], project.root, command_env, print)
@@ -52,11 +52,7 @@ def refresh_in_actions(settings: Settings, project: Project, issue: int, by: str
         message = f"the refresh command `{watch.refresh}` exited with code {code} (see {env.run_url or 'the run'})"
         say_refresh_failed(forge, env.repository, issue, by, message, "\n".join(tail))
         raise MlbotError(message)
-    if _git(["rev-parse", "HEAD"], root).decode().strip() != sha:
-        message = "the refresh command committed something itself; leave the refreshed files uncommitted"
-        say_refresh_failed(forge, env.repository, issue, by, message)
-        raise MlbotError(message)
-    found = changes.collect(root, _git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], root))
+    found = changes.after_refresh(root, sha, run_git)
     if found.problem:
         say_refresh_failed(forge, env.repository, issue, by, found.problem)
         raise MlbotError(found.problem)
@@ -65,9 +61,9 @@ def refresh_in_actions(settings: Settings, project: Project, issue: int, by: str
     return f"opened #{pull.number} ({pull.html_url}) with {len(found.files)} refreshed file(s)"
 
 
-def _git(args: list[str], cwd: Path) -> bytes:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
-    if done.returncode != 0:
-        raise MlbotError(f"git {args[0]} failed in {cwd}: {done.stderr.decode(errors='replace').strip()[:300]}",
+def _git_text(args: list[str], cwd: Path) -> str:
+    code, out, complaint = run_git(args, cwd)
+    if code != 0:
+        raise MlbotError(f"git {args[0]} failed in {cwd}: {complaint[:300]}",
                          hint="run the refresh job in a checkout of the repository (actions/checkout)")
-    return done.stdout
+    return out.decode().strip()

@@ -27,7 +27,7 @@ from bot.core.report import escape_md, fence_block
 from bot.core.watch_report import when
 from bot.ports import Context, Forge, PullRequest, RefreshJob, Snooze
 from bot.usecases import jobs
-from bot.usecases.repo_state import RepoSettings
+from bot.usecases.repo_state import RepoSettings, read_settings
 from bot.usecases.training import start_training
 
 log = logging.getLogger("mlbot.watch")
@@ -196,8 +196,6 @@ def say_refresh_failed(forge: Forge, repo: str, issue: int, by: str, message: st
 
 def run_refresh(ctx: Context, job: RefreshRequested) -> None:
     """Run the refresh where the repository trains and open the pull request; tell the watch issue either way."""
-    from bot.usecases.repo_state import read_settings
-
     branch = ctx.forge.default_branch(job.repo)
     sha = ctx.forge.branch_sha(job.repo, branch)
     config = read_settings(ctx, job.repo, sha).config

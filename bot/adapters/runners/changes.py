@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+Git = Callable[[list[str], Path], tuple[int, bytes, str]]  # (exit code, stdout, last complaint line)
 
 MAX_FILES = 100
 MAX_FILE_BYTES = 50 * 1024 * 1024  # GitHub warns from 50 MB and refuses 100 MB
@@ -63,6 +66,18 @@ def refusal(paths: list[str]) -> str | None:
         return (f"The refresh command changed {', '.join(humans[:3])} under {HUMANS_ONLY}/, which only a human "
                 "changes (a workflow could reach the repository's secrets), so mlbot proposes nothing.")
     return None
+
+
+def after_refresh(root: Path, sha: str, git: Git) -> Changes:
+    """What a refresh left uncommitted in the checkout `root` (at `sha`), or why it is not proposed."""
+    _, head, _ = git(["rev-parse", "HEAD"], root)
+    if head.decode().strip() != sha:
+        return Changes({}, "The refresh command committed or checked out something itself; leave the refreshed "
+                           "files uncommitted and mlbot proposes them.")
+    code, status, complaint = git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], root)
+    if code != 0:
+        return Changes({}, f"I could not read what the refresh changed (git status: {complaint[:200]}).")
+    return collect(root, status)
 
 
 def collect(root: Path, status: bytes) -> Changes:

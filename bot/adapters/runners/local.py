@@ -358,14 +358,7 @@ class LocalRunner:
 
     def collect_changes(self, project: Path, sha: str, log: str) -> RefreshOutcome:
         """What the refresh left in `project` (checked out at `sha`), read from `git status`, or why not."""
-        if (git_output(["rev-parse", "HEAD"], project) or b"").decode().strip() != sha:
-            return RefreshOutcome(False, {}, log, "The refresh command committed or checked out something itself; "
-                                                  "leave the refreshed files uncommitted and mlbot proposes them.")
-        code, status, complaint = run_git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], project)
-        if code != 0:
-            return RefreshOutcome(False, {}, log, f"I could not read what the refresh changed (git status: "
-                                                  f"{complaint[:200]}).")
-        found = changes.collect(project, status)
+        found = changes.after_refresh(project, sha, run_git)
         if found.problem:
             return RefreshOutcome(False, {}, log, found.problem)
         names = sorted(found.files)
